@@ -1,0 +1,165 @@
+// Package backend defines the filesystem contract that every ftpsgw storage
+// backend implements: a local directory, an SFTP server, an S3 bucket or an
+// upstream FTP server.
+//
+// # Paths
+//
+// Every name handed to an FS is a clean, slash-separated path relative to the
+// root the FS was opened on (the user's home): "." for the root itself, never
+// a leading slash, never "..", never an empty element, never a NUL byte. The
+// gateway's path resolver guarantees this; implementations must still refuse
+// anything else with an error wrapping fs.ErrInvalid rather than trust it,
+// and must never reach outside their root (the local backend is confined by
+// os.Root, not by string prefixes).
+//
+// # Errors
+//
+// Errors wrap the io/fs sentinels so the gateway can map them to FTP replies
+// with errors.Is: fs.ErrNotExist (missing), fs.ErrExist (already there),
+// fs.ErrPermission (refused by the storage), fs.ErrInvalid (bad name or
+// operation on the wrong kind of file). ErrNotEmpty, ErrIsDir, ErrNotDir and
+// ErrUnavailable below cover the remaining cases. Any other error is treated
+// as a transient backend failure (451).
+//
+// # Concurrency and cancellation
+//
+// An FS is used by one FTP session, but a session may run one transfer while
+// its control connection runs other commands, so implementations must be safe
+// for concurrent use. Every method honours ctx cancellation as far as the
+// underlying storage allows; readers and writers returned by Open and Create
+// must return promptly from Read/Write/Close/Abort once the context given to
+// Open/Create is cancelled.
+//
+// # Uploads
+//
+// Create never exposes a partial file under the final name when the mode is
+// WriteReplace or WriteExclusive: data goes to a temporary name and Commit
+// moves it into place atomically (as far as the storage offers atomicity), so
+// a failed or aborted upload leaves any existing file untouched. WriteAppend
+// and WriteAt modify the existing file in place, as the client asked.
+package backend
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"time"
+)
+
+// Sentinel errors beyond those of io/fs.
+var (
+	// ErrNotEmpty reports an attempt to remove a directory that has entries.
+	ErrNotEmpty = errors.New("directory not empty")
+	// ErrIsDir reports a file operation on a directory.
+	ErrIsDir = errors.New("is a directory")
+	// ErrNotDir reports a directory operation on a file.
+	ErrNotDir = errors.New("not a directory")
+	// ErrUnavailable reports that the storage behind the backend cannot be
+	// reached right now (network down, upstream refused the session).
+	ErrUnavailable = errors.New("backend unavailable")
+)
+
+// WriteMode says how Create treats an existing file.
+type WriteMode int
+
+const (
+	// WriteReplace writes to a temporary name; Commit replaces any existing
+	// file atomically. This is STOR.
+	WriteReplace WriteMode = iota
+	// WriteExclusive is WriteReplace that fails with fs.ErrExist (at Create
+	// or at Commit) if the name exists. This is STOU and STOR for users who
+	// may upload but not overwrite.
+	WriteExclusive
+	// WriteAppend appends to the existing file, creating it if missing. APPE.
+	WriteAppend
+	// WriteAt writes starting at the given offset into the existing file and,
+	// on Commit, truncates it to offset+bytes written, so a resumed upload
+	// yields exactly the client's file. REST followed by STOR.
+	WriteAt
+)
+
+// String names the mode for logs.
+func (m WriteMode) String() string {
+	switch m {
+	case WriteReplace:
+		return "replace"
+	case WriteExclusive:
+		return "exclusive"
+	case WriteAppend:
+		return "append"
+	case WriteAt:
+		return "at"
+	}
+	return "unknown"
+}
+
+// Upload is an open upload. Exactly one of Commit or Abort must be called;
+// after that, both are no-ops that return nil.
+type Upload interface {
+	io.Writer
+	// Commit makes the written data visible under the final name.
+	Commit() error
+	// Abort discards the upload; for WriteReplace/WriteExclusive the
+	// previous file (if any) is left untouched.
+	Abort() error
+}
+
+// FS is one session's view of a backend, rooted at the user's home.
+type FS interface {
+	// Stat describes name. Missing: fs.ErrNotExist.
+	Stat(ctx context.Context, name string) (fs.FileInfo, error)
+	// ReadDir lists the directory name, sorted by name. Each FileInfo's
+	// Name is the bare entry name. Not a directory: ErrNotDir.
+	ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error)
+	// Open opens name for reading from offset. A directory: ErrIsDir.
+	Open(ctx context.Context, name string, offset int64) (io.ReadCloser, error)
+	// Create starts an upload to name as mode says; offset is used by
+	// WriteAt only. The parent directory must exist (fs.ErrNotExist).
+	Create(ctx context.Context, name string, mode WriteMode, offset int64) (Upload, error)
+	// Mkdir creates one directory; its parent must exist. Exists: fs.ErrExist.
+	Mkdir(ctx context.Context, name string) error
+	// Remove deletes a file (not a directory: ErrIsDir).
+	Remove(ctx context.Context, name string) error
+	// Rmdir deletes an empty directory (ErrNotEmpty, ErrNotDir).
+	Rmdir(ctx context.Context, name string) error
+	// Rename moves from to to, replacing a file at to. It is atomic where
+	// the storage allows (local: rename(2)).
+	Rename(ctx context.Context, from, to string) error
+	// Close releases what the session holds (connections, handles).
+	Close() error
+}
+
+// Chtimer is implemented by backends that can set a file's modification
+// time (MFMT).
+type Chtimer interface {
+	Chtimes(ctx context.Context, name string, mtime time.Time) error
+}
+
+// Opener opens sessions on one configured backend. It is shared by all
+// sessions and must be safe for concurrent use.
+type Opener interface {
+	// Open returns an FS rooted at home, a clean slash path inside the
+	// backend's own root ("/" or "/alice"). A missing home is created.
+	Open(ctx context.Context, home string) (FS, error)
+	// Probe checks that the storage is reachable and writable (write, read
+	// back, delete a small object); used at start-up and by /readyz.
+	Probe(ctx context.Context) error
+	// Close releases shared resources (connection pools).
+	Close() error
+}
+
+// FileInfo is a plain fs.FileInfo for backends that build their own.
+type FileInfo struct {
+	FName    string
+	FSize    int64
+	FMode    fs.FileMode
+	FModTime time.Time
+}
+
+func (fi FileInfo) Name() string       { return fi.FName }
+func (fi FileInfo) Size() int64        { return fi.FSize }
+func (fi FileInfo) Mode() fs.FileMode  { return fi.FMode }
+func (fi FileInfo) ModTime() time.Time { return fi.FModTime }
+func (fi FileInfo) IsDir() bool        { return fi.FMode.IsDir() }
+func (fi FileInfo) Sys() any           { return nil }

@@ -1,0 +1,131 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/ftpsgw/ftpsgw/gateway/backend"
+	"github.com/ftpsgw/ftpsgw/policy"
+)
+
+// ReuseMode is how data-connection TLS session binding is enforced.
+type ReuseMode int
+
+// Session reuse modes; the zero value is the safe one.
+const (
+	ReuseRequired ReuseMode = iota // refuse unbound data connections (522)
+	ReuseObserve                   // accept, but log and count them
+	ReuseOff                       // do not check
+)
+
+// ParseReuseMode parses the tls.session_reuse setting.
+func ParseReuseMode(s string) (ReuseMode, error) {
+	switch s {
+	case "", "required":
+		return ReuseRequired, nil
+	case "observe":
+		return ReuseObserve, nil
+	case "off":
+		return ReuseOff, nil
+	}
+	return 0, fmt.Errorf("session_reuse %q: want required, observe or off", s)
+}
+
+// AddressFor announces Address in PASV replies to clients inside Network.
+type AddressFor struct {
+	Network netip.Prefix
+	Address netip.Addr
+}
+
+// Config is everything the gateway needs; cmd/ftpsgw builds it from the
+// config file. Zero durations and limits take the defaults documented on
+// each field, and the zero value of every security knob is the strict one.
+type Config struct {
+	Banner           string        // default "ftpsgw ready"
+	LoginTimeout     time.Duration // connect -> logged in; default 30s
+	IdleTimeout      time.Duration // no command and no transfer; default 5m
+	DataTimeout      time.Duration // waiting for a data connection; default 30s
+	MaxSessions      int           // default 2000
+	MaxSessionsPerIP int           // default 32
+
+	// AllowClearData is tls.require = "login": after an encrypted login,
+	// PROT C data connections are allowed. False (the default) is "all".
+	AllowClearData bool
+	SessionReuse   ReuseMode
+
+	PassivePortMin, PassivePortMax int        // inclusive; default 50000-50999
+	PublicAddress                  netip.Addr // zero: the control connection's local address
+	AddressFor                     []AddressFor
+	ActiveEnabled                  bool
+
+	// TrustedProxies are the networks whose PROXY protocol headers are
+	// believed; empty: PROXY protocol off.
+	TrustedProxies []netip.Prefix
+
+	TLS       TLSProvider
+	Backends  map[string]backend.Opener
+	Policy    func() *policy.Policy // the snapshot in force (swapped on reload)
+	Defender  *policy.Defender
+	Bandwidth *policy.Bandwidth
+	Quotas    *policy.Quotas
+
+	Observer    Observer       // nil: NopObserver
+	TransferLog TransferLogger // nil: transfers are logged to Logger
+	Logger      hclog.Logger   // nil: hclog.NewNullLogger()
+}
+
+func (c *Config) setDefaults() {
+	if c.Banner == "" {
+		c.Banner = "ftpsgw ready"
+	}
+	if c.LoginTimeout == 0 {
+		c.LoginTimeout = 30 * time.Second
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 5 * time.Minute
+	}
+	if c.DataTimeout == 0 {
+		c.DataTimeout = 30 * time.Second
+	}
+	if c.MaxSessions == 0 {
+		c.MaxSessions = 2000
+	}
+	if c.MaxSessionsPerIP == 0 {
+		c.MaxSessionsPerIP = 32
+	}
+	if c.PassivePortMin == 0 && c.PassivePortMax == 0 {
+		c.PassivePortMin, c.PassivePortMax = 50000, 50999
+	}
+	if c.Observer == nil {
+		c.Observer = NopObserver{}
+	}
+	if c.Logger == nil {
+		c.Logger = hclog.NewNullLogger()
+	}
+}
+
+// Validate reports every problem in c that setDefaults cannot fix.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.TLS == nil {
+		errs = append(errs, errors.New("gateway: no TLS provider"))
+	}
+	if c.Policy == nil {
+		errs = append(errs, errors.New("gateway: no policy"))
+	}
+	if len(c.Backends) == 0 {
+		errs = append(errs, errors.New("gateway: no backend"))
+	}
+	lo, hi := c.PassivePortMin, c.PassivePortMax
+	if !(lo == 0 && hi == 0) && (lo < 1024 || hi > 65535 || lo > hi) {
+		errs = append(errs, fmt.Errorf("passive port_range %d-%d: want 1024 <= low <= high <= 65535", lo, hi))
+	}
+	if c.LoginTimeout < 0 || c.IdleTimeout < 0 || c.DataTimeout < 0 {
+		errs = append(errs, errors.New("timeouts must not be negative"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,165 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"net/netip"
+	"time"
+)
+
+// TLSProvider hands the gateway its TLS configuration; tlsmgr implements it.
+// It owns certificates, the version/cipher policy and the binding of data
+// connections to their FTP session. It must be safe for concurrent use.
+type TLSProvider interface {
+	// NewSession returns the TLS state of one FTP session. id is unique
+	// for the process lifetime.
+	NewSession(id string) TLSSession
+}
+
+// TLSSession is one FTP session's TLS state.
+type TLSSession interface {
+	// Control returns the configuration for the control connection's
+	// handshake (after AUTH TLS, or at accept on an implicit listener).
+	// host is the HOST command's argument, or "" if none was sent; SNI, when
+	// the client sends it, takes precedence inside the handshake.
+	Control(host string) *tls.Config
+	// Data returns the configuration for this session's data connections.
+	// Every ticket it (and Control) mints is bound to this session.
+	Data() *tls.Config
+	// CheckData reports whether a finished data-connection handshake
+	// resumed a ticket minted within this FTP session. nil means bound; an
+	// error says why not (full handshake, another session's ticket). The
+	// gateway decides, from its reuse mode, whether to refuse or observe.
+	CheckData(cs tls.ConnectionState) error
+	// Close forgets the session.
+	Close()
+}
+
+// Observer receives every decision and event the gateway makes, for
+// metrics. All label-like arguments come from closed sets defined here,
+// except user, which implementations must only use when configured to
+// (metrics.per_user). Implementations must be cheap and concurrency-safe.
+type Observer interface {
+	ConnAccepted()
+	ConnRejected(reason RejectReason)
+	SessionOpened()
+	SessionClosed()
+	Login(result LoginResult, user string)
+	TLSHandshake(channel Channel, version uint16, err error)
+	Command(verb string, code int)
+	Denied(op string, user string)
+	Transfer(rec TransferRecord)
+	PassivePorts(inUse int)
+	PassiveExhausted()
+	DataRefused(reason DataRefuseReason)
+	Banned()
+	BackendOp(backend, op string, d time.Duration, err error)
+}
+
+// TransferLogger writes one line per finished transfer (the transfer log).
+type TransferLogger interface {
+	LogTransfer(rec TransferRecord)
+}
+
+// RejectReason says why a connection was refused at accept.
+type RejectReason string
+
+// Connection rejection reasons.
+const (
+	RejectBan      RejectReason = "ban"
+	RejectLimit    RejectReason = "limit"
+	RejectNetwork  RejectReason = "network_rule"
+	RejectProxy    RejectReason = "proxy"
+	RejectShutdown RejectReason = "shutdown"
+)
+
+// LoginResult is the outcome of one USER/PASS exchange.
+type LoginResult string
+
+// Login results.
+const (
+	LoginOK            LoginResult = "ok"
+	LoginBadPassword   LoginResult = "bad_password"
+	LoginUnknownUser   LoginResult = "unknown_user"
+	LoginTLSRequired   LoginResult = "tls_required"
+	LoginDeniedNetwork LoginResult = "denied_network"
+	LoginBanned        LoginResult = "banned"
+	LoginLimit         LoginResult = "limit"
+	LoginCertificate   LoginResult = "certificate"
+	LoginUnavailable   LoginResult = "provider_unavailable"
+)
+
+// Channel is a TLS channel kind.
+type Channel string
+
+// TLS channels.
+const (
+	ChannelControl Channel = "control"
+	ChannelData    Channel = "data"
+)
+
+// DataRefuseReason says why a data connection was refused.
+type DataRefuseReason string
+
+// Data connection refusal reasons.
+const (
+	DataWrongIP      DataRefuseReason = "wrong_ip"
+	DataNoReuse      DataRefuseReason = "no_session_reuse"
+	DataProtClear    DataRefuseReason = "prot_c"
+	DataActiveDenied DataRefuseReason = "active_denied"
+	DataTLSFailed    DataRefuseReason = "tls_failed"
+)
+
+// Direction of a transfer.
+type Direction string
+
+// Transfer directions.
+const (
+	Upload   Direction = "upload"
+	Download Direction = "download"
+)
+
+// TransferResult is how a transfer ended.
+type TransferResult string
+
+// Transfer results.
+const (
+	TransferOK       TransferResult = "ok"
+	TransferAborted  TransferResult = "aborted"
+	TransferFailed   TransferResult = "failed"
+	TransferTooLarge TransferResult = "too_large"
+	TransferQuota    TransferResult = "quota"
+)
+
+// TransferRecord describes one finished transfer.
+type TransferRecord struct {
+	Time       time.Time // when it ended
+	SessionID  string
+	User       string
+	Client     netip.Addr
+	Direction  Direction
+	Path       string // virtual path as the user sees it
+	Bytes      int64
+	Duration   time.Duration
+	Result     TransferResult
+	TLSVersion uint16 // 0 for a clear (PROT C) data connection
+	Backend    string
+	Mode       string // "binary" or "ascii"
+}
+
+// NopObserver ignores everything; the zero Config uses it.
+type NopObserver struct{}
+
+func (NopObserver) ConnAccepted()                                  {}
+func (NopObserver) ConnRejected(RejectReason)                      {}
+func (NopObserver) SessionOpened()                                 {}
+func (NopObserver) SessionClosed()                                 {}
+func (NopObserver) Login(LoginResult, string)                      {}
+func (NopObserver) TLSHandshake(Channel, uint16, error)            {}
+func (NopObserver) Command(string, int)                            {}
+func (NopObserver) Denied(string, string)                          {}
+func (NopObserver) Transfer(TransferRecord)                        {}
+func (NopObserver) PassivePorts(int)                               {}
+func (NopObserver) PassiveExhausted()                              {}
+func (NopObserver) DataRefused(DataRefuseReason)                   {}
+func (NopObserver) Banned()                                        {}
+func (NopObserver) BackendOp(string, string, time.Duration, error) {}

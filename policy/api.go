@@ -1,0 +1,227 @@
+package policy
+
+// This file fixes the API the gateway and cmd/ftpsgw use. Bodies marked
+// "unimplemented" are to be written; signatures change only with the
+// gateway's call sites.
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"net/netip"
+	"time"
+)
+
+// Perm is a set of permissions.
+type Perm uint16
+
+// Permissions, as named in the config file.
+const (
+	PermList Perm = 1 << iota
+	PermDownload
+	PermUpload
+	PermOverwrite
+	PermAppend
+	PermDelete
+	PermRename
+	PermMkdir
+	PermRmdir
+
+	PermNone Perm = 0
+	PermAll       = PermList | PermDownload | PermUpload | PermOverwrite | PermAppend |
+		PermDelete | PermRename | PermMkdir | PermRmdir
+)
+
+// Config is the whole policy part of the config file, already decoded.
+type Config struct {
+	Users     []UserConfig
+	Groups    []GroupConfig
+	LDAP      *LDAPConfig      // nil: no LDAP provider
+	Anonymous *AnonymousConfig // nil: anonymous login impossible
+	Network   NetworkConfig
+	Defender  DefenderConfig
+}
+
+// UserConfig is one `user "name"` block.
+type UserConfig struct {
+	Name              string
+	PasswordHash      string // argon2id PHC string or bcrypt $2a$/$2b$/$2y$
+	Groups            []string
+	Backend           string
+	Home              string // clean slash path inside the backend, default "/"
+	AllowFrom         []netip.Prefix
+	Permissions       []string
+	Rules             []RuleConfig
+	MaxSessions       int    // 0: unlimited
+	MaxFileSize       int64  // bytes, 0: unlimited
+	QuotaBytes        int64  // 0: unlimited
+	QuotaFiles        int64  // 0: unlimited
+	UploadRate        int64  // bytes per second, 0: unlimited
+	DownloadRate      int64  // bytes per second, 0: unlimited
+	ClientCertSubject string // "" : no certificate required for this user
+	CertOnly          bool   // certificate instead of the password
+}
+
+// GroupConfig is one `group "name"` block.
+type GroupConfig struct {
+	Name        string
+	Permissions []string
+	Rules       []RuleConfig
+	Backend     string // default backend for LDAP users of this group
+	Home        string
+}
+
+// RuleConfig is one `rule "GLOB"` block.
+type RuleConfig struct {
+	Path        string
+	Permissions []string
+}
+
+// LDAPConfig is the `auth "ldap"` block.
+type LDAPConfig struct {
+	URL            string
+	BindDNTemplate string // "uid={user},ou=people,dc=example,dc=com"
+	GroupAttribute string // "memberOf"
+	StartTLS       bool
+	CAFile         string
+	Timeout        time.Duration
+	CacheTTL       time.Duration
+	DefaultBackend string
+	DefaultHome    string // may contain {user}
+}
+
+// AnonymousConfig is the optional `anonymous` block; read-only at most.
+type AnonymousConfig struct {
+	Backend     string
+	Home        string
+	Permissions []string
+}
+
+// NetworkConfig holds the global CIDR rules, checked at accept.
+type NetworkConfig struct {
+	AllowFrom []netip.Prefix // empty: everyone not denied
+	DenyFrom  []netip.Prefix
+}
+
+// DefenderConfig is the `defender` block.
+type DefenderConfig struct {
+	MaxFailures int           // default 5
+	Window      time.Duration // default 10m
+	Ban         time.Duration // default 30m, doubling on repeat
+	MaxBan      time.Duration // cap on doubling, default 24h
+}
+
+// LoginRequest is one login attempt.
+type LoginRequest struct {
+	User     string
+	Password string
+	Client   netip.Addr
+	// PeerCertificates are the verified client certificates of the control
+	// connection, if any.
+	PeerCertificates []*x509.Certificate
+}
+
+// Identity is a logged-in user. Decisions are always taken against the
+// current Policy snapshot, so a reload applies to sessions in flight.
+type Identity struct {
+	User    string
+	Backend string
+	Home    string
+	Groups  []string // resolved group names (file groups, or LDAP groups mapped to group blocks)
+	Source  string   // "file", "ldap", "anonymous"
+}
+
+// Limits are the per-user limits in force.
+type Limits struct {
+	MaxSessions  int
+	MaxFileSize  int64
+	QuotaBytes   int64
+	QuotaFiles   int64
+	UploadRate   int64
+	DownloadRate int64
+}
+
+// Decision is the answer to one question, with what made it.
+type Decision struct {
+	Allowed bool
+	// Hidden: the path matches a rule with no permissions; the gateway
+	// answers as if it did not exist and leaves it out of listings.
+	Hidden bool
+	// Reason names what decided: "user:alice", "group:readers",
+	// "rule:/incoming/** (user alice)", "network:deny_from 10.0.0.0/8", "default".
+	Reason string
+}
+
+// AuthError is the error Authenticate returns; Reason is one of the
+// Reason* constants. Its text never contains the password.
+type AuthError struct {
+	Reason string
+	Err    error
+}
+
+func (e *AuthError) Error() string {
+	if e.Err != nil {
+		return "login failed: " + e.Reason + ": " + e.Err.Error()
+	}
+	return "login failed: " + e.Reason
+}
+
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// Authentication failure reasons.
+const (
+	ReasonUnknownUser   = "unknown_user"
+	ReasonBadPassword   = "bad_password"
+	ReasonDeniedNetwork = "denied_network"
+	ReasonCertificate   = "certificate"
+	ReasonUnavailable   = "provider_unavailable"
+)
+
+// ErrUnimplemented marks API not written yet.
+var ErrUnimplemented = errors.New("unimplemented")
+
+// Policy is a compiled, immutable snapshot of Config.
+type Policy struct {
+	cfg Config
+}
+
+// Compile validates cfg and builds a snapshot. The error joins every
+// problem found (errors.Join of *ConfigError), so check-config can print
+// them all.
+func Compile(cfg Config) (*Policy, error) { return nil, ErrUnimplemented }
+
+// ConfigError is one validation problem, located by block and field so the
+// caller can point at file:line.
+type ConfigError struct {
+	Block string // "user", "group", "rule", "auth", "defender", "server"
+	Name  string // block label, e.g. the user name
+	Field string // key, e.g. "password_hash"
+	Msg   string
+}
+
+func (e *ConfigError) Error() string {
+	s := e.Block
+	if e.Name != "" {
+		s += " " + `"` + e.Name + `"`
+	}
+	if e.Field != "" {
+		s += ": " + e.Field
+	}
+	return s + ": " + e.Msg
+}
+
+// CheckConn applies the global network rules to a client address.
+func (p *Policy) CheckConn(client netip.Addr) Decision { return Decision{} }
+
+// Authenticate checks one login. It costs the same time whether or not the
+// user exists. It may do I/O (LDAP), bounded by ctx.
+func (p *Policy) Authenticate(ctx context.Context, req LoginRequest) (*Identity, error) {
+	return nil, ErrUnimplemented
+}
+
+// Decide says whether id may exercise perm on the virtual path vpath
+// (clean, absolute, "/" is the user's home).
+func (p *Policy) Decide(id *Identity, perm Perm, vpath string) Decision { return Decision{} }
+
+// Limits returns the limits in force for id.
+func (p *Policy) Limits(id *Identity) Limits { return Limits{} }
