@@ -1,0 +1,164 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sync"
+
+	"github.com/ftpsgw/ftpsgw/gateway/backend"
+)
+
+// Opener serves sessions from one directory tree. Create it with New.
+type Opener struct {
+	root   *os.Root
+	escape error // the error os.Root reports for a path leaving the root
+}
+
+var (
+	_ backend.Opener  = (*Opener)(nil)
+	_ backend.FS      = (*FS)(nil)
+	_ backend.Chtimer = (*FS)(nil)
+)
+
+// New returns an Opener for the directory root, which must exist. Homes
+// passed to Open are directories below it.
+func New(root string) (*Opener, error) {
+	fi, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("local backend root: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("local backend root %s: %w", root, backend.ErrNotDir)
+	}
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, fmt.Errorf("local backend root: %w", err)
+	}
+	return &Opener{root: r, escape: escapeError(r)}, nil
+}
+
+// escapeError returns the error value os.Root uses for a path that leaves
+// the root, so that mapErr can recognise it with errors.Is rather than by
+// its text.
+func escapeError(r *os.Root) error {
+	_, err := r.Lstat("..")
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return nil
+}
+
+// Open returns a session confined to home, a clean absolute path below
+// the Opener's root, creating missing directories on the way. Symbolic
+// links may lead to the home only if they stay inside the root.
+func (o *Opener) Open(ctx context.Context, home string) (backend.FS, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rel, err := homeDir(home)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.root.MkdirAll(rel, 0o755); err != nil {
+		return nil, fmt.Errorf("create home %s: %w", home, mapErr(err, o.escape))
+	}
+	r, err := o.root.OpenRoot(rel)
+	if err != nil {
+		return nil, fmt.Errorf("open home %s: %w", home, mapErr(err, o.escape))
+	}
+	return &FS{root: r, escape: o.escape}, nil
+}
+
+// Probe writes a small hidden file in the root, reads it back and removes
+// it.
+func (o *Opener) Probe(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
+	name := probePrefix + rand.Text()
+	want := []byte("ftpsgw probe " + name)
+	f, err := o.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
+	_, werr := f.Write(want)
+	cerr := f.Close()
+	defer o.root.Remove(name)
+	if err := errors.Join(werr, cerr); err != nil {
+		return fmt.Errorf("probe write: %w", err)
+	}
+	got, err := o.root.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("probe read: %w", err)
+	}
+	if !bytes.Equal(got, want) {
+		return errors.New("probe read back different data")
+	}
+	if err := o.root.Remove(name); err != nil {
+		return fmt.Errorf("probe remove: %w", err)
+	}
+	return nil
+}
+
+// Close releases the root. Sessions already open keep working.
+func (o *Opener) Close() error {
+	return o.root.Close()
+}
+
+// FS is one session, confined to its home by an os.Root.
+type FS struct {
+	root      *os.Root
+	escape    error
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// begin checks the context and the names of one operation.
+func (l *FS) begin(ctx context.Context, op string, names ...string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	for _, n := range names {
+		if err := checkName(n); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	return nil
+}
+
+func (l *FS) fail(op, name string, err error) error {
+	return fmt.Errorf("%s %s: %w", op, name, mapErr(err, l.escape))
+}
+
+// Close releases the session's root. Later calls return the first result.
+func (l *FS) Close() error {
+	l.closeOnce.Do(func() { l.closeErr = l.root.Close() })
+	return l.closeErr
+}
+
+// reader is a file being downloaded; it stops at the first Read after its
+// context is cancelled.
+type reader struct {
+	ctx context.Context
+	f   *os.File
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.f.Read(p)
+}
+
+func (r *reader) Close() error {
+	return r.f.Close()
+}
+
+var _ io.ReadCloser = (*reader)(nil)

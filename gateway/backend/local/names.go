@@ -1,0 +1,93 @@
+package local
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"syscall"
+
+	"github.com/ftpsgw/ftpsgw/gateway/backend"
+)
+
+const (
+	// maxNameLen is the longest path element accepted, as on common Unix
+	// filesystems.
+	maxNameLen = 255
+	// reservedPrefix starts the names of the backend's own files (upload
+	// temporaries, probes); clients can neither see nor name them.
+	reservedPrefix = ".ftpsgw-"
+	// uploadPrefix starts the name of an upload's temporary file.
+	uploadPrefix = reservedPrefix + "upload-"
+	// probePrefix starts the name of Probe's test file.
+	probePrefix = reservedPrefix + "probe-"
+)
+
+// checkName validates a backend path: "." or clean, relative,
+// slash-separated elements, none empty, "." or "..", none with NUL, none
+// longer than maxNameLen, none with the reserved prefix.
+func checkName(name string) error {
+	if name == "." {
+		return nil
+	}
+	if name == "" {
+		return fmt.Errorf("empty name: %w", fs.ErrInvalid)
+	}
+	for elem := range strings.SplitSeq(name, "/") {
+		switch {
+		case elem == "" || elem == "." || elem == "..":
+			return fmt.Errorf("bad path element in %q: %w", name, fs.ErrInvalid)
+		case len(elem) > maxNameLen:
+			return fmt.Errorf("path element longer than %d bytes: %w", maxNameLen, fs.ErrInvalid)
+		case strings.IndexByte(elem, 0) >= 0:
+			return fmt.Errorf("NUL in name: %w", fs.ErrInvalid)
+		case strings.HasPrefix(elem, reservedPrefix):
+			return fmt.Errorf("reserved name %q: %w", elem, fs.ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// homeDir validates home (clean, absolute) and returns it relative to the
+// opener's root.
+func homeDir(home string) (string, error) {
+	if !strings.HasPrefix(home, "/") || path.Clean(home) != home {
+		return "", fmt.Errorf("home %q is not a clean absolute path: %w", home, fs.ErrInvalid)
+	}
+	if home == "/" {
+		return ".", nil
+	}
+	rel := home[1:]
+	if err := checkName(rel); err != nil {
+		return "", fmt.Errorf("home: %w", err)
+	}
+	return rel, nil
+}
+
+// mapErr makes err match the sentinels of the backend contract. escape is
+// the error os.Root returns for a path that leaves the root; it becomes
+// fs.ErrPermission.
+func mapErr(err, escape error) error {
+	if err == nil {
+		return nil
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		switch errno {
+		case syscall.ENOTEMPTY:
+			return fmt.Errorf("%w: %w", backend.ErrNotEmpty, err)
+		case syscall.EISDIR:
+			return fmt.Errorf("%w: %w", backend.ErrIsDir, err)
+		case syscall.ENOTDIR:
+			return fmt.Errorf("%w: %w", backend.ErrNotDir, err)
+		case syscall.ENAMETOOLONG, syscall.ELOOP, syscall.EINVAL:
+			return fmt.Errorf("%w: %w", fs.ErrInvalid, err)
+		}
+		return err
+	}
+	if escape != nil && errors.Is(err, escape) {
+		return fmt.Errorf("%w: %w", fs.ErrPermission, err)
+	}
+	return err
+}
