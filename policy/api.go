@@ -1,13 +1,12 @@
 package policy
 
-// This file fixes the API the gateway and cmd/ftpsgw use. Bodies marked
-// "unimplemented" are to be written; signatures change only with the
-// gateway's call sites.
+// This file fixes the types the gateway and cmd/ftpsgw use; signatures
+// change only with the gateway's call sites. The behaviour lives in
+// users.go (Compile), auth.go, ldap.go, rules.go, eval.go, network.go,
+// limits.go and defender.go.
 
 import (
-	"context"
 	"crypto/x509"
-	"errors"
 	"net/netip"
 	"time"
 )
@@ -159,6 +158,8 @@ type AuthError struct {
 	Err    error
 }
 
+// Error returns "login failed: REASON[: detail]"; it never contains the
+// password.
 func (e *AuthError) Error() string {
 	if e.Err != nil {
 		return "login failed: " + e.Reason + ": " + e.Err.Error()
@@ -166,6 +167,7 @@ func (e *AuthError) Error() string {
 	return "login failed: " + e.Reason
 }
 
+// Unwrap returns the underlying error.
 func (e *AuthError) Unwrap() error { return e.Err }
 
 // Authentication failure reasons.
@@ -177,30 +179,25 @@ const (
 	ReasonUnavailable   = "provider_unavailable"
 )
 
-// ErrUnimplemented marks API not written yet.
-var ErrUnimplemented = errors.New("unimplemented")
-
-// Policy is a compiled, immutable snapshot of Config.
-type Policy struct {
-	cfg Config
-}
-
-// Compile validates cfg and builds a snapshot. The error joins every
-// problem found (errors.Join of *ConfigError), so check-config can print
-// them all.
-func Compile(cfg Config) (*Policy, error) { return nil, ErrUnimplemented }
-
 // ConfigError is one validation problem, located by block and field so the
 // caller can point at file:line.
 type ConfigError struct {
-	Block string // "user", "group", "rule", "auth", "defender", "server"
-	Name  string // block label, e.g. the user name
+	Block string // "user", "group", "rule", "auth", "anonymous", "network", "defender"
+	Name  string // block label, e.g. the user name or the rule's glob
 	Field string // key, e.g. "password_hash"
 	Msg   string
+	// Parent is the enclosing block of a rule, e.g. `user "alice"`;
+	// empty for top-level blocks.
+	Parent string
 }
 
+// Error returns `[parent: ]block ["name"][: field]: message`.
 func (e *ConfigError) Error() string {
-	s := e.Block
+	s := ""
+	if e.Parent != "" {
+		s = e.Parent + ": "
+	}
+	s += e.Block
 	if e.Name != "" {
 		s += " " + `"` + e.Name + `"`
 	}
@@ -209,19 +206,3 @@ func (e *ConfigError) Error() string {
 	}
 	return s + ": " + e.Msg
 }
-
-// CheckConn applies the global network rules to a client address.
-func (p *Policy) CheckConn(client netip.Addr) Decision { return Decision{} }
-
-// Authenticate checks one login. It costs the same time whether or not the
-// user exists. It may do I/O (LDAP), bounded by ctx.
-func (p *Policy) Authenticate(ctx context.Context, req LoginRequest) (*Identity, error) {
-	return nil, ErrUnimplemented
-}
-
-// Decide says whether id may exercise perm on the virtual path vpath
-// (clean, absolute, "/" is the user's home).
-func (p *Policy) Decide(id *Identity, perm Perm, vpath string) Decision { return Decision{} }
-
-// Limits returns the limits in force for id.
-func (p *Policy) Limits(id *Identity) Limits { return Limits{} }
