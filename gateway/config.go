@@ -100,6 +100,15 @@ func (c *Config) setDefaults() {
 	if c.PassivePortMin == 0 && c.PassivePortMax == 0 {
 		c.PassivePortMin, c.PassivePortMax = 50000, 50999
 	}
+	if c.Defender == nil {
+		c.Defender = policy.NewDefender(policy.DefenderConfig{}, time.Now)
+	}
+	if c.Bandwidth == nil {
+		c.Bandwidth = policy.NewBandwidth()
+	}
+	if c.Quotas == nil {
+		c.Quotas = policy.NewQuotas()
+	}
 	if c.Observer == nil {
 		c.Observer = NopObserver{}
 	}

@@ -15,22 +15,26 @@ type TLSProvider interface {
 	NewSession(id string) TLSSession
 }
 
-// TLSSession is one FTP session's TLS state.
-type TLSSession interface {
-	// Control returns the configuration for the control connection's
-	// handshake (after AUTH TLS, or at accept on an implicit listener).
-	// host is the HOST command's argument, or "" if none was sent; SNI, when
-	// the client sends it, takes precedence inside the handshake.
+// TLSSession is one FTP session's TLS state. It is an alias of an
+// interface literal (not a defined type) so that tlsmgr can declare the
+// identical type without importing gateway, and its NewSession satisfies
+// TLSProvider directly.
+//
+//   - Control returns the configuration for the control connection's
+//     handshake (after AUTH TLS, or at accept on an implicit listener). host
+//     is the HOST command's argument, or "" if none was sent; SNI, when the
+//     client sends it, takes precedence inside the handshake.
+//   - Data returns the configuration for this session's data connections.
+//     Every ticket it (and Control) mints is bound to this session.
+//   - CheckData reports whether a finished data-connection handshake resumed
+//     a ticket minted within this FTP session. nil means bound; an error says
+//     why not (full handshake, another session's ticket). The gateway
+//     decides, from its reuse mode, whether to refuse or observe.
+//   - Close forgets the session.
+type TLSSession = interface {
 	Control(host string) *tls.Config
-	// Data returns the configuration for this session's data connections.
-	// Every ticket it (and Control) mints is bound to this session.
 	Data() *tls.Config
-	// CheckData reports whether a finished data-connection handshake
-	// resumed a ticket minted within this FTP session. nil means bound; an
-	// error says why not (full handshake, another session's ticket). The
-	// gateway decides, from its reuse mode, whether to refuse or observe.
 	CheckData(cs tls.ConnectionState) error
-	// Close forgets the session.
 	Close()
 }
 
@@ -106,7 +110,10 @@ const (
 	DataNoReuse      DataRefuseReason = "no_session_reuse"
 	DataProtClear    DataRefuseReason = "prot_c"
 	DataActiveDenied DataRefuseReason = "active_denied"
-	DataTLSFailed    DataRefuseReason = "tls_failed"
+	// DataNoReuseObserved: with session_reuse = "observe" an unbound data
+	// connection was accepted; counted so operators can measure first.
+	DataNoReuseObserved DataRefuseReason = "no_session_reuse_observed"
+	DataTLSFailed       DataRefuseReason = "tls_failed"
 )
 
 // Direction of a transfer.

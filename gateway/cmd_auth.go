@@ -1,0 +1,297 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/ftpsgw/ftpsgw/policy"
+)
+
+func (s *session) cmdAUTH(req request) {
+	if s.getState() != stateNew {
+		s.reply(503, "Already using TLS.")
+		return
+	}
+	switch strings.ToUpper(strings.TrimSpace(req.arg)) {
+	case "TLS", "TLS-C", "SSL", "TLS-P":
+	default:
+		s.reply(504, "Security mechanism not supported; use AUTH TLS.")
+		return
+	}
+	if s.reply(234, "Proceed with TLS negotiation.") != nil {
+		s.closing.Store(true)
+		return
+	}
+	// Anything the client sent after AUTH and before the handshake would
+	// be read as if it came through TLS: plaintext command injection.
+	if s.lr.buffered() > 0 {
+		s.log.Warn("plaintext after auth tls, closing")
+		s.closing.Store(true)
+		return
+	}
+	if err := s.startTLS(); err != nil {
+		s.closing.Store(true)
+	}
+}
+
+func (s *session) cmdPBSZ(req request) {
+	s.pbsz = true
+	s.reply(200, "PBSZ=0")
+}
+
+func (s *session) cmdPROT(req request) {
+	if !s.pbsz {
+		s.reply(503, "PBSZ required before PROT.")
+		return
+	}
+	switch strings.ToUpper(strings.TrimSpace(req.arg)) {
+	case "P":
+		s.protP = true
+		s.reply(200, "Protection level set to Private.")
+	case "C":
+		s.protP = false
+		s.reply(200, "Protection level set to Clear.")
+	case "S", "E":
+		s.reply(536, "Protection level not supported.")
+	default:
+		s.reply(504, "Unknown protection level.")
+	}
+}
+
+func (s *session) cmdCCC(req request) {
+	s.reply(534, "CCC refused: the control connection stays encrypted.")
+}
+
+func (s *session) cmdFEAT(req request) {
+	feats := []string{
+		"AUTH TLS",
+		"PBSZ",
+		"PROT",
+		"UTF8",
+		"HOST",
+		"SIZE",
+		"MDTM",
+		"MFMT",
+		"REST STREAM",
+		"EPSV",
+		"TVFS",
+		"MLST " + s.mlstFeat(),
+	}
+	if s.srv.cfg.ActiveEnabled {
+		feats = append(feats, "EPRT")
+	}
+	s.replyMulti(211, "Features:", feats, "End")
+}
+
+func (s *session) cmdHELP(req request) {
+	verbs := make([]string, 0, len(commands))
+	for v := range commands {
+		verbs = append(verbs, v)
+	}
+	sortStrings(verbs)
+	var lines []string
+	for i := 0; i < len(verbs); i += 10 {
+		lines = append(lines, strings.Join(verbs[i:min(i+10, len(verbs))], " "))
+	}
+	s.replyMulti(214, "The following commands are recognized.", lines, "Help OK.")
+}
+
+func (s *session) cmdNOOP(req request) { s.reply(200, "NOOP ok.") }
+
+func (s *session) cmdSYST(req request) { s.reply(215, "UNIX Type: L8") }
+
+func (s *session) cmdQUIT(req request) {
+	s.abortTransfer()
+	s.reply(221, "Goodbye.")
+	s.closing.Store(true)
+}
+
+func (s *session) cmdHOST(req request) {
+	if s.getState() == stateLoggedIn || s.userName != "" {
+		s.reply(503, "HOST must come before USER.")
+		return
+	}
+	h := strings.TrimSpace(req.arg)
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if len(h) > 253 {
+		s.reply(501, "Host name too long.")
+		return
+	}
+	s.host = h
+	s.reply(220, "Host accepted.")
+}
+
+func (s *session) cmdOPTS(req request) {
+	opt, val, _ := strings.Cut(strings.TrimSpace(req.arg), " ")
+	switch strings.ToUpper(opt) {
+	case "UTF8", "UTF-8":
+		switch strings.ToUpper(strings.TrimSpace(val)) {
+		case "", "ON":
+			s.reply(200, "UTF8 mode is always on.")
+		default:
+			s.reply(504, "UTF8 cannot be turned off.")
+		}
+	case "MLST":
+		if s.getState() == stateNew {
+			s.replyR(replyTLSFirst)
+			return
+		}
+		s.setMLSTFacts(val)
+		s.reply(200, "MLST OPTS "+s.mlstOpts())
+	default:
+		s.reply(501, "Option not understood.")
+	}
+}
+
+func (s *session) cmdUSER(req request) {
+	if s.getState() == stateLoggedIn {
+		s.reply(530, "Already logged in; use REIN first.")
+		return
+	}
+	s.userName = req.arg
+	s.reply(331, "Please specify the password.")
+}
+
+func (s *session) cmdREIN(req request) {
+	s.abortTransfer()
+	s.closeData()
+	if s.counted != "" {
+		s.srv.releaseUser(s.counted)
+		s.counted = ""
+	}
+	s.logout()
+	s.ascii, s.restOffset, s.epsvAll = false, 0, false
+	s.setState(stateTLS)
+	s.reply(220, "Ready for a new user.")
+}
+
+// cmdPASS checks the password. Failures cost a growing delay, count
+// towards the defender's ban and end the connection after a few.
+func (s *session) cmdPASS(req request) {
+	if s.getState() == stateLoggedIn {
+		s.reply(503, "Already logged in.")
+		return
+	}
+	if s.userName == "" {
+		s.reply(503, "Login with USER first.")
+		return
+	}
+	user := s.userName
+	s.userName = ""
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	id, err := s.srv.cfg.Policy().Authenticate(ctx, policy.LoginRequest{
+		User:             user,
+		Password:         req.arg,
+		Client:           s.client,
+		PeerCertificates: s.peerCert.PeerCertificates,
+	})
+	if err != nil {
+		s.loginFailed(user, err)
+		return
+	}
+	if err := s.loginOK(ctx, id); err != nil {
+		return
+	}
+}
+
+// loginFailed answers one failed login.
+func (s *session) loginFailed(user string, err error) {
+	result := LoginBadPassword
+	var ae *policy.AuthError
+	if errors.As(err, &ae) {
+		switch ae.Reason {
+		case policy.ReasonUnknownUser:
+			result = LoginUnknownUser
+		case policy.ReasonDeniedNetwork:
+			result = LoginDeniedNetwork
+		case policy.ReasonCertificate:
+			result = LoginCertificate
+		case policy.ReasonUnavailable:
+			result = LoginUnavailable
+		}
+	}
+	s.srv.obs.Login(result, "")
+	s.log.Info("login failed", "user", user, "result", string(result), "error", err)
+	if result == LoginUnavailable {
+		// Not the client's fault: no defender strike, no delay.
+		s.reply(421, "Authentication service unavailable, try again later.")
+		s.closing.Store(true)
+		return
+	}
+	s.failures++
+	banned, until := s.srv.cfg.Defender.Failure(s.client)
+	if banned {
+		s.srv.obs.Banned()
+		s.log.Warn("client banned", "until", until.UTC().Format(time.RFC3339), "failures", s.failures)
+	}
+	s.sleep(time.Duration(s.failures) * s.srv.loginFailDelay)
+	s.reply(530, "Login incorrect.")
+	if banned || s.failures >= maxLoginFailures {
+		s.closing.Store(true)
+	}
+}
+
+// sleep waits d unless the session is being closed.
+func (s *session) sleep(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.C:
+			return
+		case <-tick.C:
+			if s.closing.Load() {
+				return
+			}
+		}
+	}
+}
+
+// loginOK opens the user's backend and enters the logged-in state.
+func (s *session) loginOK(ctx context.Context, id *policy.Identity) error {
+	pol := s.srv.cfg.Policy()
+	lim := pol.Limits(id)
+	if !s.srv.claimUser(id.User, lim.MaxSessions) {
+		s.srv.obs.Login(LoginLimit, id.User)
+		s.log.Info("login refused", "user", id.User, "result", string(LoginLimit))
+		s.reply(530, "Too many sessions for this user.")
+		return errDenied
+	}
+	opener, ok := s.srv.cfg.Backends[id.Backend]
+	var err error
+	if ok {
+		s.fs, err = opener.Open(ctx, id.Home)
+	} else {
+		err = errors.New("unknown backend " + id.Backend)
+	}
+	if err != nil {
+		s.srv.releaseUser(id.User)
+		s.srv.obs.Login(LoginUnavailable, id.User)
+		s.log.Error("backend open failed", "user", id.User, "backend", id.Backend, "error", err)
+		s.reply(421, "Storage unavailable, try again later.")
+		s.closing.Store(true)
+		return err
+	}
+	s.fs = instrument(s.fs, id.Backend, s.srv.obs)
+	s.counted = id.User
+	s.ident = id
+	s.backend = id.Backend
+	s.cwd = rootPath
+	s.srv.cfg.Defender.Success(s.client)
+	s.failures = 0
+	s.setState(stateLoggedIn)
+	s.log = s.log.With("user", id.User)
+	if err := s.initQuota(ctx, lim); err != nil {
+		s.log.Warn("quota usage count failed", "error", err)
+	}
+	s.srv.obs.Login(LoginOK, id.User)
+	s.log.Info("login ok", "backend", id.Backend, "source", id.Source,
+		"tls_version", tlsVersionName(s.tlsVer))
+	s.reply(230, "Login successful.")
+	return nil
+}

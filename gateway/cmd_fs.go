@@ -1,0 +1,354 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	"github.com/ftpsgw/ftpsgw/gateway/backend"
+	"github.com/ftpsgw/ftpsgw/gateway/listing"
+	"github.com/ftpsgw/ftpsgw/policy"
+)
+
+// quote doubles embedded quotes for 257 replies (RFC 959).
+func quote(p vpath) string { return `"` + strings.ReplaceAll(p.String(), `"`, `""`) + `"` }
+
+// resolveArg resolves the request's path argument.
+func (s *session) resolveArg(arg string) (vpath, error) { return resolve(s.cwd, arg) }
+
+// statVisible stats p, answering as missing when a rule hides it.
+func (s *session) statVisible(p vpath) (fs.FileInfo, error) {
+	if !s.visible(p) {
+		return nil, errHidden
+	}
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	return s.fs.Stat(ctx, p.name())
+}
+
+func (s *session) cmdPWD(req request) {
+	s.reply(257, quote(s.cwd)+" is the current directory.")
+}
+
+func (s *session) cmdCWD(req request) {
+	p, err := s.resolveArg(req.arg)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	s.chdir(p)
+}
+
+func (s *session) cmdCDUP(req request) { s.chdir(s.cwd.parent()) }
+
+func (s *session) chdir(p vpath) {
+	fi, err := s.statVisible(p)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	if !fi.IsDir() {
+		s.fail(backend.ErrNotDir)
+		return
+	}
+	s.cwd = p
+	s.reply(250, "Directory successfully changed.")
+}
+
+func (s *session) cmdMKD(req request) {
+	p, _ := s.resolveArg(req.arg) // the dispatcher resolved it already
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	if err := s.fs.Mkdir(ctx, p.name()); err != nil {
+		s.fail(err)
+		return
+	}
+	s.reply(257, quote(p)+" created.")
+}
+
+func (s *session) cmdRMD(req request) {
+	p, _ := s.resolveArg(req.arg)
+	if p.isRoot() {
+		s.replyR(replyDenied)
+		return
+	}
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	if err := s.fs.Rmdir(ctx, p.name()); err != nil {
+		s.fail(err)
+		return
+	}
+	s.reply(250, "Directory removed.")
+}
+
+func (s *session) cmdDELE(req request) {
+	p, _ := s.resolveArg(req.arg)
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	fi, err := s.fs.Stat(ctx, p.name())
+	if err == nil && fi.IsDir() {
+		err = backend.ErrIsDir
+	}
+	if err == nil {
+		err = s.fs.Remove(ctx, p.name())
+	}
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	s.srv.cfg.Quotas.Add(s.ident.User, -fi.Size(), -1)
+	s.reply(250, "File deleted.")
+}
+
+func (s *session) cmdRNFR(req request) {
+	p, _ := s.resolveArg(req.arg)
+	if p.isRoot() {
+		s.replyR(replyDenied)
+		return
+	}
+	if _, err := s.statVisible(p); err != nil {
+		s.fail(err)
+		return
+	}
+	s.renameFrom = &p
+	s.reply(350, "Ready for RNTO.")
+}
+
+func (s *session) cmdRNTO(req request) {
+	from := s.renameFrom
+	s.renameFrom = nil
+	if from == nil {
+		s.replyR(replyBadSequence)
+		return
+	}
+	to, _ := s.resolveArg(req.arg)
+	if to.isRoot() {
+		s.replyR(replyDenied)
+		return
+	}
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	// Replacing an existing file also needs overwrite on the target.
+	if fi, err := s.fs.Stat(ctx, to.name()); err == nil && !fi.IsDir() {
+		if err := s.authorize(policy.PermOverwrite, to); err != nil {
+			s.fail(err)
+			return
+		}
+	}
+	if err := s.fs.Rename(ctx, from.name(), to.name()); err != nil {
+		s.fail(err)
+		return
+	}
+	s.log.Info("renamed", "from", from.String(), "to", to.String())
+	s.reply(250, "Rename successful.")
+}
+
+func (s *session) cmdSIZE(req request) {
+	p, err := s.resolveArg(req.arg)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	fi, err := s.statVisible(p)
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errNotFile
+	}
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	s.reply(213, strconv.FormatInt(fi.Size(), 10))
+}
+
+func (s *session) cmdMDTM(req request) {
+	p, err := s.resolveArg(req.arg)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	fi, err := s.statVisible(p)
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errNotFile
+	}
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	s.reply(213, listing.FormatMDTM(fi.ModTime()))
+}
+
+// cmdMFMT sets a file's modification time: "MFMT YYYYMMDDHHMMSS path".
+func (s *session) cmdMFMT(req request) {
+	ts, name, ok := strings.Cut(req.arg, " ")
+	if !ok || name == "" {
+		s.reply(501, "Usage: MFMT YYYYMMDDHHMMSS path")
+		return
+	}
+	t, err := listing.ParseMDTM(ts)
+	if err != nil {
+		s.reply(501, "Invalid time value.")
+		return
+	}
+	p, err := s.resolveArg(name)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	if err := s.authorize(policy.PermOverwrite, p); err != nil {
+		s.fail(err)
+		return
+	}
+	ch, ok := s.fs.(backend.Chtimer)
+	if !ok {
+		s.reply(502, "MFMT not supported by this storage.")
+		return
+	}
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	if err := ch.Chtimes(ctx, p.name(), t); err != nil {
+		s.fail(err)
+		return
+	}
+	s.reply(213, "Modify="+listing.FormatMDTM(t)+"; "+p.String())
+}
+
+func (s *session) cmdTYPE(req request) {
+	switch strings.ToUpper(strings.Join(strings.Fields(req.arg), " ")) {
+	case "A", "A N":
+		s.ascii = true
+		s.reply(200, "Switching to ASCII mode.")
+	case "I", "L 8", "L8":
+		s.ascii = false
+		s.reply(200, "Switching to Binary mode.")
+	default:
+		s.reply(504, "Type not supported.")
+	}
+}
+
+func (s *session) cmdMODE(req request) {
+	if strings.EqualFold(strings.TrimSpace(req.arg), "S") {
+		s.reply(200, "Mode set to S.")
+		return
+	}
+	s.reply(504, "Only MODE S is supported.")
+}
+
+func (s *session) cmdSTRU(req request) {
+	if strings.EqualFold(strings.TrimSpace(req.arg), "F") {
+		s.reply(200, "Structure set to F.")
+		return
+	}
+	s.reply(504, "Only STRU F is supported.")
+}
+
+func (s *session) cmdALLO(req request) { s.reply(202, "ALLO not needed.") }
+
+func (s *session) cmdREST(req request) {
+	n, err := strconv.ParseInt(strings.TrimSpace(req.arg), 10, 64)
+	if err != nil || n < 0 {
+		s.reply(501, "REST requires a non-negative byte offset.")
+		return
+	}
+	s.restOffset = n
+	s.reply(350, "Restarting at "+strconv.FormatInt(n, 10)+". Send STOR or RETR.")
+}
+
+// cmdSTAT without an argument reports the session; with one it lists a
+// path over the control connection.
+func (s *session) cmdSTAT(req request) {
+	if req.arg == "" {
+		s.replyMulti(211, "ftpsgw status:", s.statusLines(), "End of status.")
+		return
+	}
+	if s.busy() {
+		s.reply(503, "Transfer in progress.")
+		return
+	}
+	p, err := s.resolveArg(stripListFlags(req.arg))
+	if err == nil {
+		err = s.authorize(policy.PermList, p)
+	}
+	var lines []string
+	if err == nil {
+		lines, err = s.listLines(p, formatLIST)
+	}
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	s.replyMulti(213, "Status of "+p.String()+":", lines, "End of status.")
+}
+
+func (s *session) statusLines() []string {
+	lines := []string{
+		"Connected to " + s.local.String() + " from " + s.client.String(),
+		"Logged in as " + s.ident.User,
+		"TLS " + tlsVersionName(s.tlsVer) + ", data protection " + map[bool]string{true: "private", false: "clear"}[s.protP],
+		"TYPE " + map[bool]string{true: "ASCII", false: "BINARY"}[s.ascii] + ", MODE S, STRU F",
+	}
+	s.xmu.Lock()
+	if x := s.xfer; x != nil {
+		lines = append(lines, "Transferring "+x.path.String()+": "+strconv.FormatInt(x.bytes.Load(), 10)+" bytes so far")
+	}
+	s.xmu.Unlock()
+	return lines
+}
+
+// cmdMLST describes one path on the control connection (RFC 3659).
+func (s *session) cmdMLST(req request) {
+	p, err := s.resolveArg(req.arg)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	fi, err := s.statVisible(p)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	s.replyMulti(250, "Listing "+p.String(), []string{s.mlsxLine(p, fi, "", p.String())}, "End")
+}
+
+// initQuota counts the user's usage once per process when a quota is set.
+func (s *session) initQuota(ctx context.Context, lim policy.Limits) error {
+	if lim.QuotaBytes == 0 && lim.QuotaFiles == 0 {
+		return nil
+	}
+	q := s.srv.cfg.Quotas
+	if q.Known(s.ident.User) {
+		return nil
+	}
+	var bytes, files int64
+	var walk func(dir string, depth int) error
+	walk = func(dir string, depth int) error {
+		if depth > 64 {
+			return errors.New("directory tree too deep")
+		}
+		entries, err := s.fs.ReadDir(ctx, dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			name := e.Name()
+			if dir != "." {
+				name = dir + "/" + name
+			}
+			if e.IsDir() {
+				if err := walk(name, depth+1); err != nil {
+					return err
+				}
+				continue
+			}
+			bytes += e.Size()
+			files++
+		}
+		return nil
+	}
+	if err := walk(".", 0); err != nil {
+		return err
+	}
+	q.Set(s.ident.User, bytes, files)
+	return nil
+}

@@ -1,0 +1,229 @@
+package gateway
+
+import (
+	"strings"
+
+	"github.com/ftpsgw/ftpsgw/policy"
+)
+
+// argMode says whether a command takes an argument.
+type argMode uint8
+
+const (
+	argNone     argMode = iota // an argument is a syntax error
+	argOptional                // may have one
+	argRequired                // must have one
+)
+
+// access is the least state a command needs.
+type access uint8
+
+const (
+	accPreTLS   access = iota // answered before AUTH TLS
+	accTLS                    // needs TLS, not a login
+	accLoggedIn               // needs a login
+)
+
+// command is one row of the command table.
+type command struct {
+	run func(s *session, req request) // the handler
+	acc access
+	arg argMode
+	// during: allowed while a transfer is in flight.
+	during bool
+	// perm, when set, is checked by the dispatcher against the path in
+	// the argument before the handler runs (pathArg must be set).
+	perm    policy.Perm
+	pathArg bool
+	// async: the handler may start a transfer whose goroutine reports
+	// the final reply code itself.
+	async bool
+}
+
+// commands is the command table. Verbs not here answer 500.
+var commands map[string]*command
+
+func init() {
+	commands = map[string]*command{
+		// before TLS
+		"AUTH": {run: (*session).cmdAUTH, acc: accPreTLS, arg: argRequired},
+		"FEAT": {run: (*session).cmdFEAT, acc: accPreTLS, arg: argNone},
+		"HELP": {run: (*session).cmdHELP, acc: accPreTLS, arg: argOptional},
+		"NOOP": {run: (*session).cmdNOOP, acc: accPreTLS, arg: argNone, during: true},
+		"QUIT": {run: (*session).cmdQUIT, acc: accPreTLS, arg: argNone, during: true},
+		"SYST": {run: (*session).cmdSYST, acc: accPreTLS, arg: argNone},
+		"HOST": {run: (*session).cmdHOST, acc: accPreTLS, arg: argRequired},
+		"OPTS": {run: (*session).cmdOPTS, acc: accPreTLS, arg: argRequired},
+		// TLS, before login
+		"PBSZ": {run: (*session).cmdPBSZ, acc: accTLS, arg: argRequired},
+		"PROT": {run: (*session).cmdPROT, acc: accTLS, arg: argRequired},
+		"CCC":  {run: (*session).cmdCCC, acc: accTLS, arg: argNone},
+		"USER": {run: (*session).cmdUSER, acc: accTLS, arg: argRequired},
+		"PASS": {run: (*session).cmdPASS, acc: accTLS, arg: argOptional},
+		"REIN": {run: (*session).cmdREIN, acc: accTLS, arg: argNone},
+		// logged in: session parameters
+		"TYPE": {run: (*session).cmdTYPE, acc: accLoggedIn, arg: argRequired},
+		"MODE": {run: (*session).cmdMODE, acc: accLoggedIn, arg: argRequired},
+		"STRU": {run: (*session).cmdSTRU, acc: accLoggedIn, arg: argRequired},
+		"ALLO": {run: (*session).cmdALLO, acc: accLoggedIn, arg: argOptional},
+		"REST": {run: (*session).cmdREST, acc: accLoggedIn, arg: argRequired},
+		"STAT": {run: (*session).cmdSTAT, acc: accLoggedIn, arg: argOptional, during: true},
+		"ABOR": {run: (*session).cmdABOR, acc: accLoggedIn, arg: argNone, during: true},
+		// logged in: navigation and files
+		"PWD":  {run: (*session).cmdPWD, acc: accLoggedIn, arg: argNone},
+		"XPWD": {run: (*session).cmdPWD, acc: accLoggedIn, arg: argNone},
+		"CWD":  {run: (*session).cmdCWD, acc: accLoggedIn, arg: argRequired, pathArg: true},
+		"XCWD": {run: (*session).cmdCWD, acc: accLoggedIn, arg: argRequired, pathArg: true},
+		"CDUP": {run: (*session).cmdCDUP, acc: accLoggedIn, arg: argNone},
+		"XCUP": {run: (*session).cmdCDUP, acc: accLoggedIn, arg: argNone},
+		"MKD":  {run: (*session).cmdMKD, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermMkdir},
+		"XMKD": {run: (*session).cmdMKD, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermMkdir},
+		"RMD":  {run: (*session).cmdRMD, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermRmdir},
+		"XRMD": {run: (*session).cmdRMD, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermRmdir},
+		"DELE": {run: (*session).cmdDELE, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermDelete},
+		"RNFR": {run: (*session).cmdRNFR, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermRename},
+		"RNTO": {run: (*session).cmdRNTO, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermRename},
+		"SIZE": {run: (*session).cmdSIZE, acc: accLoggedIn, arg: argRequired, pathArg: true},
+		"MDTM": {run: (*session).cmdMDTM, acc: accLoggedIn, arg: argRequired, pathArg: true},
+		"MFMT": {run: (*session).cmdMFMT, acc: accLoggedIn, arg: argRequired},
+		"MLST": {run: (*session).cmdMLST, acc: accLoggedIn, arg: argOptional, pathArg: true},
+		// logged in: data connections and transfers
+		"PASV": {run: (*session).cmdPASV, acc: accLoggedIn, arg: argNone},
+		"EPSV": {run: (*session).cmdEPSV, acc: accLoggedIn, arg: argOptional},
+		"PORT": {run: (*session).cmdPORT, acc: accLoggedIn, arg: argRequired},
+		"EPRT": {run: (*session).cmdEPRT, acc: accLoggedIn, arg: argRequired},
+		"LIST": {run: (*session).cmdLIST, acc: accLoggedIn, arg: argOptional, async: true},
+		"NLST": {run: (*session).cmdNLST, acc: accLoggedIn, arg: argOptional, async: true},
+		"MLSD": {run: (*session).cmdMLSD, acc: accLoggedIn, arg: argOptional, pathArg: true, perm: policy.PermList, async: true},
+		"RETR": {run: (*session).cmdRETR, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermDownload, async: true},
+		"STOR": {run: (*session).cmdSTOR, acc: accLoggedIn, arg: argRequired, pathArg: true, async: true},
+		"APPE": {run: (*session).cmdAPPE, acc: accLoggedIn, arg: argRequired, pathArg: true, async: true},
+		"STOU": {run: (*session).cmdSTOU, acc: accLoggedIn, arg: argOptional, async: true},
+	}
+}
+
+// dispatch runs one request; false ends the session.
+func (s *session) dispatch(req request) (keep bool) {
+	c, ok := commands[req.verb]
+	if !ok {
+		s.reply(500, "Unknown command.")
+		s.srv.obs.Command("OTHER", 500)
+		return true
+	}
+	code := s.gate(c, req)
+	if code != 0 {
+		s.srv.obs.Command(req.verb, code)
+		return !s.closing.Load()
+	}
+	if req.verb != "RNFR" && req.verb != "RNTO" {
+		s.renameFrom = nil
+	}
+	s.xferStarted = false
+	c.run(s, req)
+	if req.verb != "REST" {
+		s.restOffset = 0 // REST applies to the very next command only
+	}
+	if !c.async || !s.xferStarted {
+		s.srv.obs.Command(req.verb, s.lastCode())
+	}
+	return s.getState() != stateClosed && !s.closing.Load()
+}
+
+// gate checks state, argument presence, transfer-in-flight and path
+// permission. It returns the reply code it sent, or 0 to run the handler.
+func (s *session) gate(c *command, req request) int {
+	st := s.getState()
+	switch {
+	case c.acc >= accTLS && st == stateNew:
+		if req.verb == "USER" || req.verb == "PASS" {
+			s.srv.obs.Login(LoginTLSRequired, "")
+			s.log.Info("login refused", "reason", "tls_required")
+		}
+		s.replyR(replyTLSFirst)
+		return replyTLSFirst.code
+	case c.acc == accLoggedIn && st != stateLoggedIn:
+		s.replyR(replyLoginFirst)
+		return replyLoginFirst.code
+	case c.arg == argNone && req.arg != "":
+		s.reply(501, "No argument allowed.")
+		return 501
+	case c.arg == argRequired && strings.TrimSpace(req.arg) == "":
+		s.reply(501, "Argument required.")
+		return 501
+	case !c.during && s.busy():
+		s.reply(503, "Transfer in progress.")
+		return 503
+	}
+	if c.pathArg && c.perm != 0 {
+		p, err := resolve(s.cwd, req.arg)
+		if err != nil {
+			return s.fail(err)
+		}
+		if err := s.authorize(c.perm, p); err != nil {
+			return s.fail(err)
+		}
+	}
+	return 0
+}
+
+// fail sends the reply for err and returns its code.
+func (s *session) fail(err error) int {
+	r := replyFor(err)
+	if r == replyLocalError || r == replyUnavailable {
+		s.log.Warn("operation failed", "error", err)
+	} else {
+		s.log.Debug("operation refused", "error", err)
+	}
+	s.replyR(r)
+	return r.code
+}
+
+// authorize asks the policy whether the logged-in user may exercise perm
+// on p. Denials are logged and counted here, once.
+func (s *session) authorize(perm policy.Perm, p vpath) error {
+	d := s.srv.cfg.Policy().Decide(s.ident, perm, p.String())
+	if d.Allowed {
+		return nil
+	}
+	s.srv.obs.Denied(permName(perm), s.ident.User)
+	s.log.Info("denied", "user", s.ident.User, "operation", permName(perm), "path", p.String(), "rule", d.Reason)
+	if d.Hidden {
+		return errHidden
+	}
+	return errDenied
+}
+
+// visible reports whether p may be shown at all (not hidden by a rule).
+func (s *session) visible(p vpath) bool {
+	d := s.srv.cfg.Policy().Decide(s.ident, policy.PermList, p.String())
+	return !d.Hidden
+}
+
+// allowed is authorize without logging, for facts and listings.
+func (s *session) allowed(perm policy.Perm, p vpath) bool {
+	return s.srv.cfg.Policy().Decide(s.ident, perm, p.String()).Allowed
+}
+
+func permName(p policy.Perm) string {
+	switch p {
+	case policy.PermList:
+		return "list"
+	case policy.PermDownload:
+		return "download"
+	case policy.PermUpload:
+		return "upload"
+	case policy.PermOverwrite:
+		return "overwrite"
+	case policy.PermAppend:
+		return "append"
+	case policy.PermDelete:
+		return "delete"
+	case policy.PermRename:
+		return "rename"
+	case policy.PermMkdir:
+		return "mkdir"
+	case policy.PermRmdir:
+		return "rmdir"
+	}
+	return "other"
+}

@@ -1,0 +1,297 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/ftpsgw/ftpsgw/gateway/backend"
+	"github.com/ftpsgw/ftpsgw/policy"
+)
+
+// Internal deadlines not in the config file.
+const (
+	tlsHandshakeTimeout = 10 * time.Second // control and data handshakes
+	writeTimeout        = 30 * time.Second // one reply write
+	maxLoginFailures    = 3                // per connection, then closed
+)
+
+// session is one control connection. Its fields are owned by the session
+// goroutine unless a comment says otherwise; the transfer goroutine only
+// touches what it was handed, the reply writer (under wmu) and xfer.
+type session struct {
+	srv      *Server
+	id       string
+	client   netip.Addr
+	local    netip.Addr
+	log      hclog.Logger
+	started  time.Time
+	implicit bool
+
+	raw  net.Conn // the TCP connection
+	conn net.Conn // raw, or the TLS connection on top of it
+	lr   *lineReader
+
+	wmu sync.Mutex // guards rw and every write to conn
+	rw  *replyWriter
+
+	state   atomic.Int32 // connState
+	closing atomic.Bool  // set by shutdownIdle/kill
+
+	tls      TLSSession
+	tlsVer   uint16
+	pbsz     bool
+	protP    bool
+	host     string
+	peerCert tls.ConnectionState
+
+	userName string           // from USER, until PASS
+	ident    *policy.Identity // after login
+	counted  string           // user counted in srv.perUser; read by removeSession after the goroutine ends
+	fs       backend.FS
+	backend  string
+	cwd      vpath
+	failures int
+
+	ascii      bool
+	restOffset int64
+	renameFrom *vpath
+	epsvAll    bool
+	mlstFacts  map[string]bool
+	data       *dataSetup // pending PASV/EPSV listener or PORT target
+
+	xferStarted bool // the last handler started a transfer
+
+	xmu  sync.Mutex // guards xfer
+	xfer *transfer  // transfer in flight, if any
+}
+
+func newSession(srv *Server, c net.Conn, client netip.Addr, implicit bool, id string) *session {
+	s := &session{
+		srv:       srv,
+		id:        id,
+		client:    client,
+		local:     addrOf(c.LocalAddr()),
+		started:   time.Now(),
+		implicit:  implicit,
+		raw:       c,
+		conn:      c,
+		cwd:       rootPath,
+		mlstFacts: defaultMLSTFacts(),
+	}
+	s.log = srv.log.With("conn_id", id, "remote_addr", client.String())
+	s.lr = newLineReader(c)
+	s.rw = newReplyWriter(c)
+	return s
+}
+
+func (s *session) getState() connState  { return connState(s.state.Load()) }
+func (s *session) setState(c connState) { s.state.Store(int32(c)) }
+
+// busy reports whether a transfer is in flight.
+func (s *session) busy() bool {
+	s.xmu.Lock()
+	defer s.xmu.Unlock()
+	return s.xfer != nil
+}
+
+// shutdownIdle tells an idle session the server is going away and closes
+// it; called by Shutdown with srv.mu held.
+func (s *session) shutdownIdle() {
+	if s.closing.Swap(true) {
+		return
+	}
+	go func() {
+		s.replyR(reply{421, "Server shutting down, closing control connection."})
+		s.raw.Close()
+	}()
+}
+
+// kill closes the connection now.
+func (s *session) kill() {
+	s.closing.Store(true)
+	s.raw.Close()
+	s.xmu.Lock()
+	if s.xfer != nil {
+		s.xfer.cancel()
+	}
+	s.xmu.Unlock()
+}
+
+// serve runs the session until it ends. A panic ends this session only.
+func (s *session) serve() {
+	s.srv.obs.SessionOpened()
+	s.log.Info("connection opened", "implicit", s.implicit)
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("session panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			s.replyR(replyClosing)
+		}
+		s.finish()
+	}()
+	if s.implicit {
+		if err := s.startTLS(); err != nil {
+			return
+		}
+	}
+	if s.reply(220, s.srv.cfg.Banner) != nil {
+		return
+	}
+	s.loop()
+}
+
+// finish releases everything the session holds.
+func (s *session) finish() {
+	s.abortTransfer()
+	s.closeData()
+	s.setState(stateClosed)
+	s.conn.Close()
+	s.raw.Close()
+	s.logout()
+	if s.tls != nil {
+		s.tls.Close()
+	}
+	s.srv.obs.SessionClosed()
+	s.log.Info("connection closed", "duration", time.Since(s.started).Round(time.Millisecond).String())
+	s.srv.removeSession(s)
+}
+
+// logout closes the backend session and forgets the user.
+func (s *session) logout() {
+	if s.fs != nil {
+		if err := s.fs.Close(); err != nil {
+			s.log.Warn("backend close failed", "error", err)
+		}
+		s.fs = nil
+	}
+	s.ident = nil
+	s.userName = ""
+	s.cwd = rootPath
+}
+
+// loop reads and dispatches commands until the session ends.
+func (s *session) loop() {
+	for !s.closing.Load() {
+		s.setReadDeadline()
+		req, err := s.lr.readRequest()
+		switch {
+		case err == nil:
+		case errors.Is(err, errBadBytes):
+			s.reply(501, "Invalid characters in command.")
+			continue
+		case errors.Is(err, errBadVerb):
+			s.reply(500, "Syntax error, command unrecognized.")
+			continue
+		case errors.Is(err, errLineTooLong):
+			s.reply(500, "Command line too long.")
+			s.log.Warn("command line too long, closing")
+			return
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			s.timeout()
+			return
+		default:
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !s.closing.Load() {
+				s.log.Debug("control read failed", "error", err)
+			}
+			return
+		}
+		if !s.dispatch(req) {
+			return
+		}
+	}
+}
+
+// setReadDeadline arms the deadline for the next command: the login
+// deadline before login, none while a transfer runs, else the idle one.
+func (s *session) setReadDeadline() {
+	cfg := &s.srv.cfg
+	switch {
+	case s.getState() != stateLoggedIn:
+		s.conn.SetReadDeadline(s.started.Add(cfg.LoginTimeout))
+	case s.busy():
+		s.conn.SetReadDeadline(time.Time{})
+	default:
+		s.conn.SetReadDeadline(time.Now().Add(cfg.IdleTimeout))
+	}
+}
+
+func (s *session) timeout() {
+	if s.getState() == stateLoggedIn {
+		s.log.Info("idle timeout")
+		s.reply(421, "Idle timeout, closing control connection.")
+	} else {
+		s.log.Info("login timeout")
+		s.reply(421, "Login timeout, closing control connection.")
+	}
+}
+
+// reply writes one line; safe from the transfer goroutine.
+func (s *session) reply(code int, text string) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	return s.rw.write(code, text)
+}
+
+// lastCode is the code of the last reply sent.
+func (s *session) lastCode() int {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.rw.last
+}
+
+func (s *session) replyR(r reply) error { return s.reply(r.code, r.text) }
+
+func (s *session) replyMulti(code int, first string, body []string, last string) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+	return s.rw.writeMulti(code, first, body, last)
+}
+
+// startTLS runs the control handshake and switches reader and writer to
+// the TLS connection.
+func (s *session) startTLS() error {
+	if s.tls == nil {
+		s.tls = s.srv.cfg.TLS.NewSession(s.id)
+	}
+	tc := tls.Server(s.raw, s.tls.Control(s.host))
+	ctx, cancel := context.WithTimeout(context.Background(), tlsHandshakeTimeout)
+	defer cancel()
+	err := tc.HandshakeContext(ctx)
+	cs := tc.ConnectionState()
+	s.srv.obs.TLSHandshake(ChannelControl, cs.Version, err)
+	if err != nil {
+		s.log.Info("control tls handshake failed", "error", err)
+		return err
+	}
+	s.tlsVer = cs.Version
+	s.peerCert = cs
+	s.wmu.Lock()
+	s.conn = tc
+	s.rw = newReplyWriter(tc)
+	s.wmu.Unlock()
+	s.lr = newLineReader(tc)
+	s.setState(stateTLS)
+	if s.implicit {
+		s.pbsz, s.protP = true, true
+	}
+	s.log.Debug("control tls established", "tls_version", tls.VersionName(cs.Version), "sni", cs.ServerName)
+	return nil
+}
+
+// ctx returns a context for one backend operation on the control path.
+func (s *session) opCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), s.srv.cfg.DataTimeout*4)
+}

@@ -1,0 +1,291 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ftpsgw/ftpsgw/gateway/pasv"
+)
+
+// dataSetup is what PASV/EPSV or PORT/EPRT prepared for the next transfer.
+type dataSetup struct {
+	ln     net.Listener   // passive: our listener inside port_range
+	active netip.AddrPort // active: the client's address to dial
+}
+
+func (d *dataSetup) close() {
+	if d != nil && d.ln != nil {
+		d.ln.Close()
+	}
+}
+
+// closeData drops a prepared data connection, releasing its port.
+func (s *session) closeData() {
+	if s.data != nil {
+		s.data.close()
+		s.data = nil
+		s.srv.obs.PassivePorts(s.srv.pasv.InUse())
+	}
+}
+
+// announceAddr is the address PASV/EPSV tell the client to connect to.
+func (s *session) announceAddr() netip.Addr {
+	for _, af := range s.srv.cfg.AddressFor {
+		if af.Network.Contains(s.client) {
+			return af.Address
+		}
+	}
+	if s.srv.cfg.PublicAddress.IsValid() {
+		return s.srv.cfg.PublicAddress
+	}
+	return s.local
+}
+
+// listenPassive opens a listener inside port_range on the control
+// connection's local address (never the wildcard address).
+func (s *session) listenPassive() (net.Listener, error) {
+	s.closeData()
+	ln, err := s.srv.pasv.Listen(func(port int) (net.Listener, error) {
+		return net.Listen("tcp", netip.AddrPortFrom(s.local, uint16(port)).String())
+	})
+	if err != nil {
+		if errors.Is(err, pasv.ErrExhausted) {
+			s.srv.obs.PassiveExhausted()
+			s.log.Warn("passive ports exhausted", "range", fmt.Sprintf("%d-%d", s.srv.cfg.PassivePortMin, s.srv.cfg.PassivePortMax))
+		}
+		return nil, err
+	}
+	s.data = &dataSetup{ln: ln}
+	s.srv.obs.PassivePorts(s.srv.pasv.InUse())
+	return ln, nil
+}
+
+func (s *session) cmdPASV(req request) {
+	if s.epsvAll {
+		s.reply(503, "EPSV ALL in effect; use EPSV.")
+		return
+	}
+	ann := s.announceAddr().Unmap()
+	if !ann.Is4() {
+		s.replyR(replyUseEPSV)
+		return
+	}
+	ln, err := s.listenPassive()
+	if err != nil {
+		s.replyR(replyPassiveFull)
+		return
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	a := ann.As4()
+	s.reply(227, fmt.Sprintf("Entering Passive Mode (%d,%d,%d,%d,%d,%d).", a[0], a[1], a[2], a[3], port>>8, port&0xff))
+}
+
+func (s *session) cmdEPSV(req request) {
+	arg := strings.ToUpper(strings.TrimSpace(req.arg))
+	switch arg {
+	case "ALL":
+		s.epsvAll = true
+		s.reply(200, "EPSV ALL ok.")
+		return
+	case "", "1", "2":
+	default:
+		s.reply(501, "Unknown EPSV argument.")
+		return
+	}
+	is4 := s.local.Unmap().Is4()
+	if (arg == "1" && !is4) || (arg == "2" && is4) {
+		if is4 {
+			s.reply(522, "Network protocol not supported, use (1).")
+		} else {
+			s.reply(522, "Network protocol not supported, use (2).")
+		}
+		return
+	}
+	ln, err := s.listenPassive()
+	if err != nil {
+		s.replyR(replyPassiveFull)
+		return
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	s.reply(229, fmt.Sprintf("Entering Extended Passive Mode (|||%d|).", port))
+}
+
+func (s *session) cmdPORT(req request) {
+	ap, err := parsePORT(req.arg)
+	if err != nil {
+		s.reply(501, "Syntax error in PORT arguments.")
+		return
+	}
+	s.setActive(ap)
+}
+
+func (s *session) cmdEPRT(req request) {
+	ap, err := parseEPRT(req.arg)
+	if err != nil {
+		s.reply(501, "Syntax error in EPRT arguments.")
+		return
+	}
+	s.setActive(ap)
+}
+
+// setActive accepts an active-mode target only when active mode is on,
+// the address is the client's own and the port is not privileged.
+func (s *session) setActive(ap netip.AddrPort) {
+	switch {
+	case s.epsvAll:
+		s.reply(503, "EPSV ALL in effect; use EPSV.")
+		return
+	case !s.srv.cfg.ActiveEnabled:
+		s.srv.obs.DataRefused(DataActiveDenied)
+		s.reply(502, "Active mode is disabled; use PASV or EPSV.")
+		return
+	case ap.Addr().Unmap() != s.client || ap.Port() < 1024:
+		s.srv.obs.DataRefused(DataActiveDenied)
+		s.log.Warn("active data address refused", "target", ap.String())
+		s.reply(501, "Active mode only to your own address and ports 1024 and up.")
+		return
+	}
+	s.closeData()
+	s.data = &dataSetup{active: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())}
+	s.reply(200, "PORT command successful.")
+}
+
+// parsePORT parses "h1,h2,h3,h4,p1,p2".
+func parsePORT(arg string) (netip.AddrPort, error) {
+	parts := strings.Split(strings.TrimSpace(arg), ",")
+	if len(parts) != 6 {
+		return netip.AddrPort{}, errors.New("port: want 6 numbers")
+	}
+	var b [6]byte
+	for i, p := range parts {
+		n, err := strconv.ParseUint(p, 10, 8)
+		if err != nil {
+			return netip.AddrPort{}, fmt.Errorf("port: %w", err)
+		}
+		b[i] = byte(n)
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[:4])), uint16(b[4])<<8|uint16(b[5])), nil
+}
+
+// parseEPRT parses "|proto|addr|port|" with any delimiter in 33..126.
+func parseEPRT(arg string) (netip.AddrPort, error) {
+	arg = strings.TrimSpace(arg)
+	if len(arg) < 7 || arg[0] < 33 || arg[0] > 126 {
+		return netip.AddrPort{}, errors.New("eprt: malformed")
+	}
+	f := strings.Split(arg[1:], string(arg[0]))
+	if len(f) != 4 || f[3] != "" {
+		return netip.AddrPort{}, errors.New("eprt: want |proto|addr|port|")
+	}
+	ip, err := netip.ParseAddr(f[1])
+	if err != nil || ip.Zone() != "" {
+		return netip.AddrPort{}, errors.New("eprt: bad address")
+	}
+	if (f[0] == "1") != ip.Is4() || (f[0] != "1" && f[0] != "2") {
+		return netip.AddrPort{}, errors.New("eprt: protocol does not match address")
+	}
+	port, err := strconv.ParseUint(f[2], 10, 16)
+	if err != nil || port == 0 {
+		return netip.AddrPort{}, errors.New("eprt: bad port")
+	}
+	return netip.AddrPortFrom(ip, uint16(port)), nil
+}
+
+// checkDataAllowed refuses a transfer before anything is opened: no data
+// setup, or clear data where encryption is required.
+func (s *session) checkDataAllowed() error {
+	if s.data == nil {
+		return errNoPassive
+	}
+	if !s.protP && !s.srv.cfg.AllowClearData {
+		s.srv.obs.DataRefused(DataProtClear)
+		s.log.Info("data connection refused", "reason", DataProtClear)
+		return errProtClear
+	}
+	return nil
+}
+
+// openData establishes the data connection prepared by setup: accept
+// (dropping peers other than the control client) or dial, then the TLS
+// handshake and the session-binding check.
+func (s *session) openData(ctx context.Context, setup *dataSetup, protP bool) (net.Conn, uint16, error) {
+	c, err := s.connectData(ctx, setup)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !protP {
+		return c, 0, nil
+	}
+	tc := tls.Server(c, s.tls.Data())
+	hctx, cancel := context.WithTimeout(ctx, tlsHandshakeTimeout)
+	defer cancel()
+	err = tc.HandshakeContext(hctx)
+	cs := tc.ConnectionState()
+	s.srv.obs.TLSHandshake(ChannelData, cs.Version, err)
+	if err != nil {
+		s.srv.obs.DataRefused(DataTLSFailed)
+		s.log.Info("data tls handshake failed", "error", err)
+		c.Close()
+		return nil, 0, fmt.Errorf("%w: %w", errDataConn, err)
+	}
+	if err := s.tls.CheckData(cs); err != nil {
+		switch s.srv.cfg.SessionReuse {
+		case ReuseRequired:
+			s.srv.obs.DataRefused(DataNoReuse)
+			s.log.Warn("data connection refused", "reason", DataNoReuse, "error", err)
+			tc.Close()
+			return nil, 0, fmt.Errorf("%w: %w", errNotResumed, err)
+		case ReuseObserve:
+			s.srv.obs.DataRefused(DataNoReuseObserved)
+			s.log.Warn("data connection not bound to its session, accepted (observe mode)", "error", err)
+		}
+	}
+	return tc, cs.Version, nil
+}
+
+func (s *session) connectData(ctx context.Context, setup *dataSetup) (net.Conn, error) {
+	deadline := time.Now().Add(s.srv.cfg.DataTimeout)
+	if setup.ln == nil {
+		d := net.Dialer{Deadline: deadline, LocalAddr: &net.TCPAddr{IP: s.local.AsSlice()}}
+		c, err := d.DialContext(ctx, "tcp", setup.active.String())
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errDataConn, err)
+		}
+		return c, nil
+	}
+	defer func() {
+		setup.ln.Close() // the port goes back to the pool as soon as we have the connection
+		s.srv.obs.PassivePorts(s.srv.pasv.InUse())
+	}()
+	// data_timeout bounds the wait: the listener is closed at the deadline
+	// (or on ABOR), which ends Accept.
+	actx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	stop := context.AfterFunc(actx, func() { setup.ln.Close() })
+	defer stop()
+	for {
+		c, err := setup.ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%w: %w", errAborted, ctx.Err())
+			}
+			return nil, fmt.Errorf("%w: no data connection within %s: %w", errDataConn, s.srv.cfg.DataTimeout, err)
+		}
+		if peer := addrOf(c.RemoteAddr()); peer != s.client {
+			// A port thief: drop it before any TLS and keep waiting for
+			// the real client until the deadline.
+			s.srv.obs.DataRefused(DataWrongIP)
+			s.log.Warn("data connection from foreign address dropped", "peer", peer.String())
+			c.Close()
+			continue
+		}
+		return c, nil
+	}
+}

@@ -1,0 +1,108 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"net"
+	"os"
+
+	"github.com/ftpsgw/ftpsgw/gateway/backend"
+)
+
+// Typed errors raised inside the gateway; replyFor maps them.
+var (
+	errQuota      = errors.New("quota exceeded")
+	errTooLarge   = errors.New("file size limit exceeded")
+	errDenied     = errors.New("permission denied")
+	errHidden     = errors.New("hidden path")
+	errAborted    = errors.New("transfer aborted")
+	errDataConn   = errors.New("data connection failed")
+	errNotResumed = errors.New("data tls session not resumed")
+	errNotFile    = errors.New("not a regular file")
+	errShutdown   = errors.New("server shutting down")
+	errNoPassive  = errors.New("no data connection set up")
+	errPasvIPv6   = errors.New("pasv on ipv6")
+	errProtClear  = errors.New("clear data connection refused")
+)
+
+// reply is a code and a fixed text.
+type reply struct {
+	code int
+	text string
+}
+
+// Fixed replies used in more than one place.
+var (
+	replyNotFound     = reply{550, "No such file or directory."}
+	replyDenied       = reply{550, "Permission denied."}
+	replyBadName      = reply{553, "File name not allowed."}
+	replyExists       = reply{550, "File exists."}
+	replyNotEmpty     = reply{550, "Directory not empty."}
+	replyIsDir        = reply{550, "Is a directory."}
+	replyNotDir       = reply{550, "Not a directory."}
+	replyNotFile      = reply{550, "Not a regular file."}
+	replyQuota        = reply{552, "Quota exceeded."}
+	replyTooLarge     = reply{552, "File size limit exceeded."}
+	replyUnavailable  = reply{451, "Storage temporarily unavailable, try again later."}
+	replyLocalError   = reply{451, "Requested action aborted: local error in processing."}
+	replyAborted      = reply{426, "Connection closed; transfer aborted."}
+	replyDataFailed   = reply{425, "Can't open data connection."}
+	replyNoReuse      = reply{522, "Data connection must resume the control connection's TLS session."}
+	replyUseEPSV      = reply{425, "PASV is not available on IPv6, use EPSV."}
+	replyNoPassive    = reply{425, "Use PASV or EPSV first."}
+	replyPassiveFull  = reply{425, "No passive port available, try again later."}
+	replyProtRequired = reply{521, "Data connections must be encrypted (PROT P)."}
+	replyLoginFirst   = reply{530, "Please login with USER and PASS."}
+	replyTLSFirst     = reply{530, "TLS required: use AUTH TLS first."}
+	replyBadSequence  = reply{503, "Bad sequence of commands."}
+	replyClosing      = reply{421, "Service not available, closing control connection."}
+)
+
+// replyFor is the one place where an error becomes an FTP reply. The text
+// is fixed; the error itself goes to the log only.
+func replyFor(err error) reply {
+	var pathErr *fs.PathError
+	_ = errors.As(err, &pathErr)
+	switch {
+	case errors.Is(err, errHidden), errors.Is(err, fs.ErrNotExist):
+		return replyNotFound
+	case errors.Is(err, errDenied), errors.Is(err, fs.ErrPermission):
+		return replyDenied
+	case errors.Is(err, errBadPath), errors.Is(err, fs.ErrInvalid):
+		return replyBadName
+	case errors.Is(err, fs.ErrExist):
+		return replyExists
+	case errors.Is(err, backend.ErrNotEmpty):
+		return replyNotEmpty
+	case errors.Is(err, backend.ErrIsDir):
+		return replyIsDir
+	case errors.Is(err, backend.ErrNotDir):
+		return replyNotDir
+	case errors.Is(err, errNotFile):
+		return replyNotFile
+	case errors.Is(err, errQuota):
+		return replyQuota
+	case errors.Is(err, errTooLarge):
+		return replyTooLarge
+	case errors.Is(err, errAborted), errors.Is(err, context.Canceled):
+		return replyAborted
+	case errors.Is(err, errProtClear):
+		return replyProtRequired
+	case errors.Is(err, errors.ErrUnsupported):
+		return reply{502, "Not supported by this storage."}
+	case errors.Is(err, errNotResumed):
+		return replyNoReuse
+	case errors.Is(err, errDataConn), errors.Is(err, os.ErrDeadlineExceeded):
+		return replyDataFailed
+	case errors.Is(err, errNoPassive):
+		return replyNoPassive
+	case errors.Is(err, errPasvIPv6):
+		return replyUseEPSV
+	case errors.Is(err, backend.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return replyUnavailable
+	case errors.Is(err, net.ErrClosed), errors.Is(err, errShutdown):
+		return replyAborted
+	}
+	return replyLocalError
+}

@@ -1,0 +1,226 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// transfer is one data transfer in flight. The session goroutine creates
+// it; the transfer goroutine runs it; ABOR, QUIT and shutdown cancel it.
+// It carries copies of what it needs from the session, which may log out
+// or end while the transfer goroutine is still finishing.
+type transfer struct {
+	verb    string
+	path    vpath
+	dir     Direction
+	user    string
+	backend string
+	mode    string // "binary" or "ascii"
+	cancel  context.CancelFunc
+	bytes   atomic.Int64
+	aborted atomic.Bool
+	done    chan struct{}
+	once    sync.Once
+}
+
+// finish marks the transfer over; safe to call more than once.
+func (x *transfer) finish() { x.once.Do(func() { close(x.done) }) }
+
+// xferFunc moves the data once the data connection is up. It returns the
+// final reply; err (if any) is logged and decides the transfer result.
+type xferFunc func(ctx context.Context, x *transfer, data net.Conn) (reply, TransferResult, error)
+
+// startTransfer takes the prepared data connection and runs fn in the
+// transfer goroutine; preface is the 150 text.
+func (s *session) startTransfer(verb string, p vpath, dir Direction, preface string, fn xferFunc) {
+	setup, protP := s.data, s.protP
+	s.data = nil
+	ctx, cancel := context.WithCancel(context.Background())
+	x := &transfer{verb: verb, path: p, dir: dir, user: s.ident.User, backend: s.backend,
+		mode: "binary", cancel: cancel, done: make(chan struct{})}
+	if s.ascii {
+		x.mode = "ascii"
+	}
+	s.xmu.Lock()
+	s.xfer = x
+	s.xmu.Unlock()
+	s.xferStarted = true
+	go s.runTransfer(ctx, x, setup, protP, preface, fn)
+}
+
+// runTransfer is the transfer goroutine. Its final reply is sent after
+// s.xfer is cleared (so the client's next command is not "busy") and
+// before done is closed (so ABOR's 226 follows the 426).
+func (s *session) runTransfer(ctx context.Context, x *transfer, setup *dataSetup, protP bool, preface string, fn xferFunc) {
+	defer func() {
+		// A panic anywhere here ends this session only.
+		if v := recover(); v != nil {
+			s.log.Error("transfer panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			s.kill()
+		}
+		x.finish()
+	}()
+	start := time.Now()
+	r, result, tlsVer, err := s.moveData(ctx, x, setup, protP, preface, fn)
+	setup.close()
+	x.cancel()
+	if x.aborted.Load() {
+		r, result = replyAborted, TransferAborted
+	}
+	s.record(x, start, result, tlsVer, err)
+	s.xmu.Lock()
+	s.xfer = nil
+	s.xmu.Unlock()
+	s.replyR(r)
+	s.srv.obs.Command(x.verb, r.code)
+	x.finish()
+	if s.srv.inShutdown.Load() {
+		s.shutdownIdle()
+	} else {
+		s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IdleTimeout))
+	}
+}
+
+// moveData sends the 150, opens the data connection and runs fn. A panic
+// in fn (a backend bug) becomes a 451 for this transfer.
+func (s *session) moveData(ctx context.Context, x *transfer, setup *dataSetup, protP bool, preface string, fn xferFunc) (r reply, result TransferResult, tlsVer uint16, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("transfer panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			r, result, err = replyLocalError, TransferFailed, fmt.Errorf("panic: %v", v)
+		}
+	}()
+	if s.reply(150, preface) != nil {
+		return replyAborted, TransferFailed, 0, errAborted
+	}
+	data, tlsVer, err := s.openData(ctx, setup, protP)
+	if err != nil {
+		return replyFor(err), TransferFailed, 0, err
+	}
+	stop := context.AfterFunc(ctx, func() { data.Close() })
+	defer stop()
+	r, result, err = fn(ctx, x, stallConn{data, dataStallTimeout(s.srv.cfg.DataTimeout)})
+	data.Close()
+	return r, result, tlsVer, err
+}
+
+// record logs and counts a finished transfer (listings are not transfers).
+func (s *session) record(x *transfer, start time.Time, result TransferResult, tlsVer uint16, err error) {
+	if x.dir == "" {
+		if err != nil {
+			s.log.Debug("listing failed", "error", err)
+		}
+		return
+	}
+	rec := TransferRecord{
+		Time:       time.Now(),
+		SessionID:  s.id,
+		User:       x.user,
+		Client:     s.client,
+		Direction:  x.dir,
+		Path:       x.path.String(),
+		Bytes:      x.bytes.Load(),
+		Duration:   time.Since(start),
+		Result:     result,
+		TLSVersion: tlsVer,
+		Backend:    x.backend,
+		Mode:       x.mode,
+	}
+	s.srv.obs.Transfer(rec)
+	if s.srv.cfg.TransferLog != nil {
+		s.srv.cfg.TransferLog.LogTransfer(rec)
+	} else {
+		s.log.Info("transfer", "direction", string(rec.Direction), "path", rec.Path, "bytes", rec.Bytes,
+			"duration_ms", rec.Duration.Milliseconds(), "result", string(rec.Result), "tls_version", tlsVersionName(tlsVer))
+	}
+	if err != nil && result != TransferOK {
+		s.log.Info("transfer failed", "path", rec.Path, "error", err)
+	}
+}
+
+// abortTransfer cancels the transfer in flight and waits for it to end;
+// its goroutine sends the 426.
+func (s *session) abortTransfer() bool {
+	s.xmu.Lock()
+	x := s.xfer
+	s.xmu.Unlock()
+	if x == nil {
+		return false
+	}
+	x.aborted.Store(true)
+	x.cancel()
+	<-x.done
+	return true
+}
+
+func (s *session) cmdABOR(req request) {
+	if s.abortTransfer() {
+		s.reply(226, "ABOR successful.")
+		return
+	}
+	s.closeData()
+	s.reply(225, "No transfer to abort.")
+}
+
+// dataStallTimeout bounds a single read or write on a data connection.
+func dataStallTimeout(dataTimeout time.Duration) time.Duration {
+	return max(2*dataTimeout, time.Minute)
+}
+
+// stallConn refreshes a per-I/O deadline, so a stalled peer ends the
+// transfer instead of holding the session forever.
+type stallConn struct {
+	net.Conn
+	d time.Duration
+}
+
+func (c stallConn) Read(p []byte) (int, error) {
+	c.Conn.SetReadDeadline(time.Now().Add(c.d))
+	return c.Conn.Read(p)
+}
+
+func (c stallConn) Write(p []byte) (int, error) {
+	c.Conn.SetWriteDeadline(time.Now().Add(c.d))
+	return c.Conn.Write(p)
+}
+
+// copyBuf is the transfer chunk size.
+const copyBuf = 64 << 10
+
+// pump copies src to dst in chunks: check (if set) runs before each chunk
+// is written, wait (if set) paces it, and x counts what was written.
+func pump(ctx context.Context, dst io.Writer, src io.Reader, x *transfer,
+	check func(total int64) error, wait func(ctx context.Context, n int) error) error {
+	buf := make([]byte, copyBuf)
+	for {
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			if check != nil {
+				if err := check(x.bytes.Load() + int64(n)); err != nil {
+					return err
+				}
+			}
+			if wait != nil {
+				if err := wait(ctx, n); err != nil {
+					return err
+				}
+			}
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return err
+			}
+			x.bytes.Add(int64(n))
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
