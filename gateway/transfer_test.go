@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -554,5 +555,29 @@ func TestHostilePathsStayInHome(t *testing.T) {
 	c.expect(250, "CWD ../../..")
 	if msg := c.expect(257, "PWD"); !strings.HasPrefix(msg, `"/"`) {
 		t.Errorf("PWD after climbing: %q", msg)
+	}
+}
+
+func TestPassiveAnnouncedAddress(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.PublicAddress = mustAddr("192.0.2.10")
+		c.AddressFor = []AddressFor{{Network: netip.MustParsePrefix("127.0.0.2/32"), Address: mustAddr("10.1.2.3")}}
+	})
+	c := e.dial()
+	c.login("alice", alicePW)
+	if msg := c.expect(227, "PASV"); !strings.Contains(msg, "(192,0,2,10,") {
+		t.Errorf("public_address not announced: %q", msg)
+	}
+	d := e.dialFrom("127.0.0.2")
+	d.login("alice", alicePW)
+	if msg := d.expect(227, "PASV"); !strings.Contains(msg, "(10,1,2,3,") {
+		t.Errorf("address_for not announced: %q", msg)
+	}
+	// Without either, the control connection's local address.
+	e2 := newEnv(t)
+	c2 := e2.dial()
+	c2.login("alice", alicePW)
+	if msg := c2.expect(227, "PASV"); !strings.Contains(msg, "(127,0,0,1,") {
+		t.Errorf("local address not announced: %q", msg)
 	}
 }
