@@ -1,0 +1,166 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/pires/go-proxyproto"
+)
+
+const (
+	// proxyHeaderTimeout bounds how long a trusted proxy may take to send
+	// its PROXY header.
+	proxyHeaderTimeout = 5 * time.Second
+	// maxPendingProxyHeaders bounds the connections whose header is being
+	// read at once.
+	maxPendingProxyHeaders = 1024
+)
+
+// proxyListener accepts connections only from trusted proxies, requires a
+// PROXY (v1 or v2) header from each, and reads that header in its own
+// goroutine, so a slow or silent proxy connection never stalls the
+// gateway's accept loop. Connections from any other peer are closed at
+// once; connections whose header is missing or invalid are closed too.
+// The connections it returns report the original client as RemoteAddr.
+type proxyListener struct {
+	inner    net.Listener
+	pl       *proxyproto.Listener
+	trusted  []netip.Prefix
+	log      hclog.Logger
+	onReject func() // counts a refused connection
+
+	results chan acceptResult
+	done    chan struct{}
+	once    sync.Once
+	sem     chan struct{}
+}
+
+type acceptResult struct {
+	c   net.Conn
+	err error
+}
+
+func newProxyListener(ln net.Listener, trusted []netip.Prefix, log hclog.Logger, onReject func()) *proxyListener {
+	p := &proxyListener{
+		inner:    ln,
+		trusted:  trusted,
+		log:      log,
+		onReject: onReject,
+		results:  make(chan acceptResult),
+		done:     make(chan struct{}),
+		sem:      make(chan struct{}, maxPendingProxyHeaders),
+	}
+	p.pl = &proxyproto.Listener{
+		Listener:          ln,
+		ConnPolicy:        p.policy,
+		ReadHeaderTimeout: proxyHeaderTimeout,
+	}
+	go p.acceptLoop()
+	return p
+}
+
+// policy requires a header from trusted proxies and drops everyone else;
+// the error wraps ErrInvalidUpstream so Accept keeps listening.
+func (p *proxyListener) policy(o proxyproto.ConnPolicyOptions) (proxyproto.Policy, error) {
+	a := addrOf(o.Upstream)
+	for _, pf := range p.trusted {
+		if pf.Contains(a) {
+			return proxyproto.REQUIRE, nil
+		}
+	}
+	p.onReject()
+	p.log.Info("connection refused", "remote_addr", a, "reason", "untrusted_proxy")
+	return proxyproto.REJECT, fmt.Errorf("%w: %s", proxyproto.ErrInvalidUpstream, a)
+}
+
+func (p *proxyListener) acceptLoop() {
+	var backoff time.Duration
+	for {
+		c, err := p.pl.Accept()
+		if err != nil {
+			var ne net.Error
+			if !errors.Is(err, net.ErrClosed) && (errors.As(err, &ne) && ne.Timeout()) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				time.Sleep(backoff)
+				continue
+			}
+			select {
+			case p.results <- acceptResult{err: err}:
+			case <-p.done:
+			}
+			return
+		}
+		backoff = 0
+		select {
+		case p.sem <- struct{}{}:
+		default:
+			p.onReject()
+			p.log.Warn("connection refused", "reason", "too_many_pending_proxy_headers")
+			c.Close()
+			continue
+		}
+		go p.readHeader(c)
+	}
+}
+
+// readHeader reads c's PROXY header (RemoteAddr does, bounded by the
+// header timeout) and hands c to Accept.
+func (p *proxyListener) readHeader(c net.Conn) {
+	defer func() { <-p.sem }()
+	_ = c.RemoteAddr() // reads the header
+	if pc, ok := c.(*proxyproto.Conn); ok && pc.ProxyHeader() == nil {
+		p.onReject()
+		p.log.Info("connection refused", "proxy", addrOf(pc.Raw().RemoteAddr()), "reason", "bad_proxy_header")
+		c.Close()
+		return
+	}
+	select {
+	case p.results <- acceptResult{c: c}:
+	case <-p.done:
+		c.Close()
+	}
+}
+
+// Accept returns the next connection whose PROXY header has been read.
+func (p *proxyListener) Accept() (net.Conn, error) {
+	select {
+	case r := <-p.results:
+		return r.c, r.err
+	case <-p.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops accepting; connections still reading their header are
+// closed.
+func (p *proxyListener) Close() error {
+	err := net.ErrClosed
+	p.once.Do(func() {
+		close(p.done)
+		err = p.inner.Close()
+	})
+	return err
+}
+
+// Addr is the listening address.
+func (p *proxyListener) Addr() net.Addr { return p.inner.Addr() }
+
+// addrOf returns the IP of a TCP address, IPv4-mapped addresses unmapped.
+func addrOf(a net.Addr) netip.Addr {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.AddrPort().Addr().Unmap()
+	}
+	if a == nil {
+		return netip.Addr{}
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
