@@ -18,11 +18,29 @@ import (
 type dataSetup struct {
 	ln     net.Listener   // passive: our listener inside port_range
 	active netip.AddrPort // active: the client's address to dial
+	// expire closes an unused passive listener after data_timeout, so a
+	// client that sends EPSV and nothing else cannot pin a port.
+	expire *time.Timer
 }
 
 func (d *dataSetup) close() {
-	if d != nil && d.ln != nil {
+	if d == nil {
+		return
+	}
+	if d.expire != nil {
+		d.expire.Stop()
+	}
+	if d.ln != nil {
 		d.ln.Close()
+	}
+}
+
+// claim is called when a transfer takes the setup: the expiry no longer
+// applies (connectData has its own deadline). If the expiry already
+// fired, the listener is closed and the accept fails with 425.
+func (d *dataSetup) claim() {
+	if d.expire != nil {
+		d.expire.Stop()
 	}
 }
 
@@ -62,8 +80,12 @@ func (s *session) listenPassive() (net.Listener, error) {
 		}
 		return nil, err
 	}
-	s.data = &dataSetup{ln: ln}
-	s.srv.obs.PassivePorts(s.srv.pasv.InUse())
+	pasvAlloc, obs := s.srv.pasv, s.srv.obs
+	s.data = &dataSetup{ln: ln, expire: time.AfterFunc(s.srv.cfg.DataTimeout, func() {
+		ln.Close()
+		obs.PassivePorts(pasvAlloc.InUse())
+	})}
+	obs.PassivePorts(pasvAlloc.InUse())
 	return ln, nil
 }
 

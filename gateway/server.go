@@ -52,7 +52,7 @@ func New(cfg Config) (*Server, error) {
 	cfg.setDefaults()
 	s := &Server{
 		cfg:            cfg,
-		log:            cfg.Logger.Named("gateway"),
+		log:            cfg.Logger,
 		obs:            cfg.Observer,
 		pasv:           pasv.New(cfg.PassivePortMin, cfg.PassivePortMax),
 		loginFailDelay: time.Second,

@@ -41,6 +41,7 @@ type xferFunc func(ctx context.Context, x *transfer, data net.Conn) (reply, Tran
 func (s *session) startTransfer(verb string, p vpath, dir Direction, preface string, fn xferFunc) {
 	setup, protP := s.data, s.protP
 	s.data = nil
+	setup.claim()
 	ctx, cancel := context.WithCancel(context.Background())
 	x := &transfer{verb: verb, path: p, dir: dir, user: s.ident.User, backend: s.backend,
 		mode: "binary", cancel: cancel, done: make(chan struct{})}

@@ -581,3 +581,25 @@ func TestPassiveAnnouncedAddress(t *testing.T) {
 		t.Errorf("local address not announced: %q", msg)
 	}
 }
+
+func TestUnusedPassivePortExpires(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.PassivePortMax = c.PassivePortMin // one port
+		c.DataTimeout = 300 * time.Millisecond
+	})
+	a, b := e.dial(), e.dial()
+	a.login("alice", alicePW)
+	b.login("bob", bobPW)
+	a.epsv() // and then nothing
+	b.expect(425, "EPSV")
+	waitFor(t, func() bool { return e.srv.pasv.InUse() == 0 })
+	b.epsv()
+	// a's late transfer command finds its port gone.
+	a.send("LIST")
+	if code, _ := a.read(); code != 150 {
+		t.Fatalf("LIST: %d", code)
+	}
+	if code, _ := a.read(); code != 425 {
+		t.Errorf("transfer on an expired passive port: %d, want 425", code)
+	}
+}

@@ -114,7 +114,7 @@ user "bob" {
 	}{
 		{3, `idle_timeout: duration "5 minutes"`},
 		{4, `Unsupported argument: An argument named "colour" is not expected here.`},
-		{9, "key_file: " + key + " holds a secret but is accessible to group or others (mode 0644)"},
+		{9, "key_file: " + key + " holds a secret but is accessible to others or writable by its group (mode 0644)"},
 		{10, `min_version "1.1"`},
 		{13, `port_range: "80-90"`},
 		{20, `user "alice": backend "nosuch" is not defined (defined: "files")`},
@@ -511,7 +511,7 @@ func TestSecretFileModes(t *testing.T) {
 	for _, tt := range []struct {
 		mode os.FileMode
 		ok   bool
-	}{{0o600, true}, {0o400, true}, {0o640, false}, {0o604, false}, {0o620, false}, {0o644, false}} {
+	}{{0o600, true}, {0o400, true}, {0o640, true}, {0o440, true}, {0o604, false}, {0o620, false}, {0o644, false}} {
 		p := writeFile(t, dir, fmt.Sprintf("k%o", tt.mode), "k", tt.mode)
 		if err := checkSecretFile(p); (err == nil) != tt.ok {
 			t.Errorf("mode %04o: %v", tt.mode, err)

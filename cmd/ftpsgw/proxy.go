@@ -119,12 +119,27 @@ func (p *proxyListener) readHeader(c net.Conn) {
 		c.Close()
 		return
 	}
+	if pc, ok := c.(*proxyproto.Conn); ok {
+		// The header's destination is the proxy's frontend address; the
+		// gateway binds passive listeners to the connection's local
+		// address, which must be this host's own.
+		c = localConn{Conn: c, local: pc.Raw().LocalAddr()}
+	}
 	select {
 	case p.results <- acceptResult{c: c}:
 	case <-p.done:
 		c.Close()
 	}
 }
+
+// localConn reports the real local address of a proxied connection, while
+// RemoteAddr still reports the client named by the PROXY header.
+type localConn struct {
+	net.Conn
+	local net.Addr
+}
+
+func (c localConn) LocalAddr() net.Addr { return c.local }
 
 // Accept returns the next connection whose PROXY header has been read.
 func (p *proxyListener) Accept() (net.Conn, error) {

@@ -127,6 +127,7 @@ func (d *daemon) logRestartOnly(s *settings) {
 // server.drain_timeout; a second SIGTERM or SIGINT, or the deadline,
 // closes what is left.
 func (d *daemon) drain() {
+	d.ready.Store(false) // /readyz fails while draining, so load balancers stop sending
 	d.log.Info("shutting down", "drain_timeout", d.cur.drain.String())
 	ctx, cancel := context.WithTimeout(context.Background(), d.cur.drain)
 	defer cancel()

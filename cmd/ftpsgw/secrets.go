@@ -9,7 +9,9 @@ import (
 )
 
 // checkSecretFile refuses a key or secret file that does not exist, is not
-// a regular file, or is accessible to anyone but its owner.
+// a regular file, or is accessible to others. Group read is allowed (as
+// tlsmgr and metrics allow it), so a Kubernetes Secret mounted 0440 with
+// an fsGroup works; group write is not.
 func checkSecretFile(path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -18,8 +20,8 @@ func checkSecretFile(path string) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a regular file", path)
 	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("%s holds a secret but is accessible to group or others (mode %04o): run chmod 600 %s",
+	if perm := fi.Mode().Perm(); perm&0o027 != 0 {
+		return fmt.Errorf("%s holds a secret but is accessible to others or writable by its group (mode %04o): run chmod 600 %s",
 			path, perm, path)
 	}
 	return nil
