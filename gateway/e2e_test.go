@@ -289,3 +289,57 @@ func TestGoFTPClientLibrary(t *testing.T) {
 		t.Error("SIZE of renamed file succeeded")
 	}
 }
+
+func TestCurlReadOnlyHiddenAndDropBox(t *testing.T) {
+	curl := requirePeer(t, "curl")
+	e := newEnv(t)
+	e.writeFile("alice/doc.txt", "read me")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "up.txt"), []byte("upload"), 0o644)
+	as := func(user, pw string, args ...string) (string, error) {
+		return run(t, dir, curl, append([]string{"--ssl-reqd", "-k", "-sS", "-u", user + ":" + pw}, args...)...)
+	}
+	// Read-only bob: list and download work, every write is refused.
+	if out, err := as("bob", bobPW, e.url("")); err != nil || !strings.Contains(out, " doc.txt") {
+		t.Errorf("bob list: %v\n%s", err, out)
+	}
+	if out, err := as("bob", bobPW, e.url("doc.txt")); err != nil || out != "read me" {
+		t.Errorf("bob download: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{
+		{"-T", "up.txt", e.url("new.txt")},
+		{"-T", "up.txt", e.url("doc.txt")},
+		{"--append", "-T", "up.txt", e.url("doc.txt")},
+		{"-Q", "DELE doc.txt", e.url("")},
+		{"-Q", "MKD d", e.url("")},
+		{"-Q", "RNFR doc.txt", "-Q", "RNTO x.txt", e.url("")},
+	} {
+		if out, err := as("bob", bobPW, args...); err == nil || !strings.Contains(out, "550") {
+			t.Errorf("bob %v: want a 550 failure, got %v\n%s", args, err, out)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Join(e.root, "alice"))
+	if len(entries) != 1 || e.file("alice/doc.txt") != "read me" {
+		t.Errorf("bob changed the disk: %v", entries)
+	}
+	// carol: the hidden subtree is absent and unreachable; the drop box
+	// takes new files only.
+	if out, err := as("carol", carolPW, e.url("")); err != nil || strings.Contains(out, "secret") || !strings.Contains(out, "incoming") {
+		t.Errorf("carol list: %v\n%s", err, out)
+	}
+	if out, err := as("carol", carolPW, e.url("secret/plans.txt")); err == nil || strings.Contains(out, "hidden") {
+		t.Errorf("carol read a hidden file: %v\n%s", err, out)
+	}
+	if out, err := as("carol", carolPW, e.url("secret/")); err == nil {
+		t.Errorf("carol listed a hidden directory:\n%s", out)
+	}
+	if out, err := as("carol", carolPW, "-T", "up.txt", e.url("incoming/up.txt")); err != nil {
+		t.Errorf("drop box upload: %v\n%s", err, out)
+	}
+	if out, err := as("carol", carolPW, "-T", "up.txt", e.url("incoming/up.txt")); err == nil {
+		t.Errorf("drop box overwrite allowed:\n%s", out)
+	}
+	if e.file("carol/incoming/up.txt") != "upload" {
+		t.Error("drop box file missing")
+	}
+}

@@ -85,6 +85,13 @@ type env struct {
 // newEnv starts a gateway; mods adjust the config before New.
 func newEnv(t *testing.T, mods ...func(*Config)) *env {
 	t.Helper()
+	return newEnvTLS(t, tlsmgr.Config{Source: tlsmgr.SourceSelfSigned}, mods...)
+}
+
+// newEnvTLS is newEnv with a TLS configuration of the test's own; its
+// StateDir is set to a temporary directory.
+func newEnvTLS(t *testing.T, tcfg tlsmgr.Config, mods ...func(*Config)) *env {
+	t.Helper()
 	e := &env{t: t, obs: newRecObserver(), errCh: make(chan error, 1)}
 	e.root = t.TempDir()
 	for _, d := range []string{"alice", "carol/incoming", "carol/secret", "carol/pub"} {
@@ -105,7 +112,8 @@ func newEnv(t *testing.T, mods ...func(*Config)) *env {
 		t.Fatal(err)
 	}
 	logger := hclog.New(&hclog.LoggerOptions{Output: testWriter{t}, Level: hclog.Debug})
-	tm, err := tlsmgr.New(context.Background(), tlsmgr.Config{Source: tlsmgr.SourceSelfSigned, StateDir: t.TempDir()}, logger)
+	tcfg.StateDir = t.TempDir()
+	tm, err := tlsmgr.New(context.Background(), tcfg, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
