@@ -145,16 +145,22 @@ func (s *session) cmdRNTO(req request) {
 	s.reply(250, "Rename successful.")
 }
 
-func (s *session) cmdSIZE(req request) {
-	p, err := s.resolveArg(req.arg)
+// statRegular resolves arg and stats it, answering as missing when a rule
+// hides it and refusing anything but a regular file.
+func (s *session) statRegular(arg string) (fs.FileInfo, error) {
+	p, err := s.resolveArg(arg)
 	if err != nil {
-		s.fail(err)
-		return
+		return nil, err
 	}
 	fi, err := s.statVisible(p)
 	if err == nil && !fi.Mode().IsRegular() {
 		err = errNotFile
 	}
+	return fi, err
+}
+
+func (s *session) cmdSIZE(req request) {
+	fi, err := s.statRegular(req.arg)
 	if err != nil {
 		s.fail(err)
 		return
@@ -163,15 +169,7 @@ func (s *session) cmdSIZE(req request) {
 }
 
 func (s *session) cmdMDTM(req request) {
-	p, err := s.resolveArg(req.arg)
-	if err != nil {
-		s.fail(err)
-		return
-	}
-	fi, err := s.statVisible(p)
-	if err == nil && !fi.Mode().IsRegular() {
-		err = errNotFile
-	}
+	fi, err := s.statRegular(req.arg)
 	if err != nil {
 		s.fail(err)
 		return

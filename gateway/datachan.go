@@ -89,6 +89,17 @@ func (s *session) listenPassive() (net.Listener, error) {
 	return ln, nil
 }
 
+// passivePort opens a passive listener and returns its port; on failure it
+// has answered 425 already.
+func (s *session) passivePort() (int, bool) {
+	ln, err := s.listenPassive()
+	if err != nil {
+		s.replyR(replyPassiveFull)
+		return 0, false
+	}
+	return ln.Addr().(*net.TCPAddr).Port, true
+}
+
 func (s *session) cmdPASV(req request) {
 	if s.epsvAll {
 		s.reply(503, "EPSV ALL in effect; use EPSV.")
@@ -99,12 +110,10 @@ func (s *session) cmdPASV(req request) {
 		s.replyR(replyUseEPSV)
 		return
 	}
-	ln, err := s.listenPassive()
-	if err != nil {
-		s.replyR(replyPassiveFull)
+	port, ok := s.passivePort()
+	if !ok {
 		return
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
 	a := ann.As4()
 	s.reply(227, fmt.Sprintf("Entering Passive Mode (%d,%d,%d,%d,%d,%d).", a[0], a[1], a[2], a[3], port>>8, port&0xff))
 }
@@ -130,12 +139,10 @@ func (s *session) cmdEPSV(req request) {
 		}
 		return
 	}
-	ln, err := s.listenPassive()
-	if err != nil {
-		s.replyR(replyPassiveFull)
+	port, ok := s.passivePort()
+	if !ok {
 		return
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
 	s.reply(229, fmt.Sprintf("Entering Extended Passive Mode (|||%d|).", port))
 }
 

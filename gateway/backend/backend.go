@@ -42,10 +42,39 @@ package backend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"time"
 )
+
+// MaxNameLen is the longest path element a backend accepts, in bytes.
+const MaxNameLen = 255
+
+// CheckName validates a name handed to an FS: "." or clean, relative,
+// slash-separated elements, none empty, "." or "..", none containing NUL,
+// none longer than MaxNameLen. Violations wrap fs.ErrInvalid. Backends
+// call it first in every method (they may refuse more, never less).
+func CheckName(name string) error {
+	if name == "." {
+		return nil
+	}
+	if name == "" {
+		return fmt.Errorf("empty name: %w", fs.ErrInvalid)
+	}
+	for elem := range strings.SplitSeq(name, "/") {
+		switch {
+		case elem == "" || elem == "." || elem == "..":
+			return fmt.Errorf("bad path element in %q: %w", name, fs.ErrInvalid)
+		case len(elem) > MaxNameLen:
+			return fmt.Errorf("path element longer than %d bytes: %w", MaxNameLen, fs.ErrInvalid)
+		case strings.IndexByte(elem, 0) >= 0:
+			return fmt.Errorf("NUL in name: %w", fs.ErrInvalid)
+		}
+	}
+	return nil
+}
 
 // Sentinel errors beyond those of io/fs.
 var (

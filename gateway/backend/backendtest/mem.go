@@ -17,30 +17,10 @@ import (
 
 // maxNameLen is the longest path element the memory backend accepts, as on
 // common Unix filesystems.
-const maxNameLen = 255
+const maxNameLen = backend.MaxNameLen
 
-// checkName validates a backend path as the contract describes: "." or
-// clean, relative, slash-separated elements, none empty, "." or "..", no
-// NUL, each at most maxNameLen bytes.
-func checkName(name string) error {
-	if name == "." {
-		return nil
-	}
-	if name == "" {
-		return fmt.Errorf("empty name: %w", fs.ErrInvalid)
-	}
-	for elem := range strings.SplitSeq(name, "/") {
-		switch {
-		case elem == "" || elem == "." || elem == "..":
-			return fmt.Errorf("bad path element in %q: %w", name, fs.ErrInvalid)
-		case len(elem) > maxNameLen:
-			return fmt.Errorf("path element longer than %d bytes: %w", maxNameLen, fs.ErrInvalid)
-		case strings.IndexByte(elem, 0) >= 0:
-			return fmt.Errorf("NUL in name: %w", fs.ErrInvalid)
-		}
-	}
-	return nil
-}
+// checkName is the contract's name rule.
+func checkName(name string) error { return backend.CheckName(name) }
 
 // checkHome validates a home path: absolute, clean, no NUL or overlong
 // element.

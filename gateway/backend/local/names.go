@@ -12,9 +12,8 @@ import (
 )
 
 const (
-	// maxNameLen is the longest path element accepted, as on common Unix
-	// filesystems.
-	maxNameLen = 255
+	// maxNameLen is the longest path element accepted.
+	maxNameLen = backend.MaxNameLen
 	// reservedPrefix starts the names of the backend's own files (upload
 	// temporaries, probes); clients can neither see nor name them.
 	reservedPrefix = ".ftpsgw-"
@@ -24,25 +23,14 @@ const (
 	probePrefix = reservedPrefix + "probe-"
 )
 
-// checkName validates a backend path: "." or clean, relative,
-// slash-separated elements, none empty, "." or "..", none with NUL, none
-// longer than maxNameLen, none with the reserved prefix.
+// checkName applies the contract's name rule and refuses the reserved
+// prefix, so clients can neither see nor name the backend's own files.
 func checkName(name string) error {
-	if name == "." {
-		return nil
-	}
-	if name == "" {
-		return fmt.Errorf("empty name: %w", fs.ErrInvalid)
+	if err := backend.CheckName(name); err != nil {
+		return err
 	}
 	for elem := range strings.SplitSeq(name, "/") {
-		switch {
-		case elem == "" || elem == "." || elem == "..":
-			return fmt.Errorf("bad path element in %q: %w", name, fs.ErrInvalid)
-		case len(elem) > maxNameLen:
-			return fmt.Errorf("path element longer than %d bytes: %w", maxNameLen, fs.ErrInvalid)
-		case strings.IndexByte(elem, 0) >= 0:
-			return fmt.Errorf("NUL in name: %w", fs.ErrInvalid)
-		case strings.HasPrefix(elem, reservedPrefix):
+		if strings.HasPrefix(elem, reservedPrefix) {
 			return fmt.Errorf("reserved name %q: %w", elem, fs.ErrInvalid)
 		}
 	}
