@@ -33,7 +33,7 @@ func (s *session) cmdRETR(req request) {
 	}
 	offset, ascii := s.restOffset, s.ascii
 	if offset > fi.Size() {
-		s.reply(554, "Restart offset beyond the end of the file.")
+		s.fail(errRestBeyondEnd)
 		return
 	}
 	user, rate := s.ident.User, s.srv.cfg.Policy().Limits(s.ident).DownloadRate
@@ -126,91 +126,100 @@ func (s *session) cmdSTOU(req request) {
 	s.replyR(replyLocalError)
 }
 
-// store decides what an upload needs (permission, write mode, limits)
-// and starts it. The existing file is only modified in place for APPE
-// and REST+STOR; otherwise the backend writes a temporary file and
-// renames it on success.
+// uploadPlan is what an upload needs, decided before the 150: the write
+// mode, the offset, the old file's size and whether it existed, and the
+// limits in force.
+type uploadPlan struct {
+	mode    backend.WriteMode
+	perm    policy.Perm
+	offset  int64 // bytes of the old file kept (WriteAt, WriteAppend)
+	oldSize int64
+	exists  bool
+	lim     policy.Limits
+	used    int64 // user's stored bytes before this upload
+}
+
+// check runs before each chunk: the file-size limit and the byte quota,
+// given that every mode ends with a file of offset+written bytes.
+func (pl *uploadPlan) check(written int64) error {
+	size := pl.offset + written
+	if pl.lim.MaxFileSize > 0 && size > pl.lim.MaxFileSize {
+		return errTooLarge
+	}
+	if pl.lim.QuotaBytes > 0 && pl.used-pl.oldSize+size > pl.lim.QuotaBytes {
+		return errQuota
+	}
+	return nil
+}
+
+// planUpload decides the write mode and the permission it needs. The
+// existing file is only modified in place for APPE and REST+STOR;
+// otherwise the backend writes a temporary file and renames it on
+// success, exclusively (failing if the name appears) for users who may
+// not overwrite, and always for STOU.
+func (s *session) planUpload(verb string, p vpath, offset int64, appendMode bool) (*uploadPlan, error) {
+	ctx, cancel := s.opCtx()
+	fi, err := s.fs.Stat(ctx, p.name())
+	cancel()
+	pl := &uploadPlan{mode: backend.WriteExclusive, perm: policy.PermUpload, offset: offset, exists: err == nil}
+	switch {
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, err
+	case pl.exists && fi.IsDir():
+		return nil, backend.ErrIsDir
+	case pl.exists:
+		pl.oldSize = fi.Size()
+	}
+	switch {
+	case appendMode && pl.exists:
+		pl.mode, pl.perm, pl.offset = backend.WriteAppend, policy.PermAppend, pl.oldSize
+	case appendMode:
+		pl.mode = backend.WriteAppend
+	case offset > 0 && !pl.exists:
+		return nil, fs.ErrNotExist
+	case offset > pl.oldSize:
+		return nil, errRestBeyondEnd
+	case offset > 0:
+		pl.mode, pl.perm = backend.WriteAt, policy.PermOverwrite
+		if offset == pl.oldSize {
+			pl.perm = policy.PermAppend
+		}
+	case pl.exists:
+		pl.mode, pl.perm = backend.WriteReplace, policy.PermOverwrite
+	case verb != "STOU" && s.allowed(policy.PermOverwrite, p):
+		pl.mode = backend.WriteReplace
+	}
+	if err := s.authorize(pl.perm, p); err != nil {
+		return nil, err
+	}
+	pl.lim = s.srv.cfg.Policy().Limits(s.ident)
+	var files int64
+	pl.used, files = s.srv.cfg.Quotas.Usage(s.ident.User)
+	if pl.lim.QuotaFiles > 0 && !pl.exists && files+1 > pl.lim.QuotaFiles {
+		return nil, errQuota
+	}
+	return pl, pl.check(0)
+}
+
+// store starts an upload planned by planUpload.
 func (s *session) store(verb string, p vpath, offset int64, appendMode bool) {
 	if err := s.checkDataAllowed(); err != nil {
 		s.fail(err)
 		return
 	}
-	ctx, cancel := s.opCtx()
-	fi, statErr := s.fs.Stat(ctx, p.name())
-	cancel()
-	exists := statErr == nil
-	if statErr != nil && !errors.Is(statErr, fs.ErrNotExist) {
-		s.fail(statErr)
-		return
-	}
-	if exists && fi.IsDir() {
-		s.fail(backend.ErrIsDir)
-		return
-	}
-	var oldSize int64
-	if exists {
-		oldSize = fi.Size()
-	}
-	mode, perm := backend.WriteExclusive, policy.PermUpload
-	switch {
-	case appendMode && exists:
-		mode, perm, offset = backend.WriteAppend, policy.PermAppend, oldSize
-	case appendMode:
-		mode = backend.WriteAppend
-	case offset > 0 && !exists:
-		s.fail(fs.ErrNotExist)
-		return
-	case offset > 0:
-		mode, perm = backend.WriteAt, policy.PermOverwrite
-		if offset == oldSize {
-			perm = policy.PermAppend
-		}
-		if offset > oldSize {
-			s.reply(554, "Restart offset beyond the end of the file.")
-			return
-		}
-	case exists:
-		mode, perm = backend.WriteReplace, policy.PermOverwrite
-	case s.allowed(policy.PermOverwrite, p):
-		mode = backend.WriteReplace
-	}
-	if verb == "STOU" {
-		mode = backend.WriteExclusive
-	}
-	if err := s.authorize(perm, p); err != nil {
+	pl, err := s.planUpload(verb, p, offset, appendMode)
+	if err != nil {
 		s.fail(err)
 		return
 	}
-	lim := s.srv.cfg.Policy().Limits(s.ident)
-	user := s.ident.User
-	usedBytes, usedFiles := s.srv.cfg.Quotas.Usage(user)
-	if lim.QuotaFiles > 0 && !exists && usedFiles+1 > lim.QuotaFiles {
-		s.fail(errQuota)
-		return
-	}
-	// base is what the file keeps of its old bytes; every mode ends with a
-	// file of base+written bytes.
-	base := offset
-	check := func(written int64) error {
-		if lim.MaxFileSize > 0 && base+written > lim.MaxFileSize {
-			return errTooLarge
-		}
-		if lim.QuotaBytes > 0 && usedBytes-oldSize+base+written > lim.QuotaBytes {
-			return errQuota
-		}
-		return nil
-	}
-	if err := check(0); err != nil {
-		s.fail(err)
-		return
-	}
-	ascii, wait := s.ascii, s.pacer(user, true, lim.UploadRate)
+	user, ascii := s.ident.User, s.ascii
+	wait := s.pacer(user, true, pl.lim.UploadRate)
 	preface := "Ok to send data."
 	if verb == "STOU" {
 		preface = "FILE: " + p.base()
 	}
 	s.startTransfer(verb, p, Upload, preface, func(ctx context.Context, x *transfer, data net.Conn) (reply, TransferResult, error) {
-		up, err := s.fs.Create(ctx, p.name(), mode, offset)
+		up, err := s.fs.Create(ctx, p.name(), pl.mode, pl.offset)
 		if err != nil {
 			return replyFor(err), TransferFailed, err
 		}
@@ -220,7 +229,7 @@ func (s *session) store(verb string, p vpath, offset int64, appendMode bool) {
 			conv = asciiconv.NewFromNetwork(up)
 			dst = conv
 		}
-		err = pump(ctx, dst, data, x, check, wait)
+		err = pump(ctx, dst, data, x, pl.check, wait)
 		if err == nil && conv != nil {
 			err = conv.Flush()
 		}
@@ -233,12 +242,11 @@ func (s *session) store(verb string, p vpath, offset int64, appendMode bool) {
 			}
 			return replyForTransfer(err), resultFor(err), err
 		}
-		newSize := base + x.bytes.Load()
-		var dFiles int64
-		if !exists {
-			dFiles = 1
+		var newFiles int64
+		if !pl.exists {
+			newFiles = 1
 		}
-		s.srv.cfg.Quotas.Add(user, newSize-oldSize, dFiles) // every mode ends at base+written bytes
+		s.srv.cfg.Quotas.Add(user, pl.offset+x.bytes.Load()-pl.oldSize, newFiles)
 		if verb == "STOU" {
 			return reply{226, "Transfer complete (unique file name " + p.base() + ")."}, TransferOK, nil
 		}

@@ -24,6 +24,8 @@ var (
 	errNoPassive  = errors.New("no data connection set up")
 	errPasvIPv6   = errors.New("pasv on ipv6")
 	errProtClear  = errors.New("clear data connection refused")
+	// errRestBeyondEnd: REST named an offset past the end of the file.
+	errRestBeyondEnd = errors.New("restart offset beyond end of file")
 )
 
 // reply is a code and a fixed text.
@@ -87,6 +89,8 @@ func replyFor(err error) reply {
 		return replyTooLarge
 	case errors.Is(err, errAborted), errors.Is(err, context.Canceled):
 		return replyAborted
+	case errors.Is(err, errRestBeyondEnd):
+		return reply{554, "Restart offset beyond the end of the file."}
 	case errors.Is(err, errProtClear):
 		return replyProtRequired
 	case errors.Is(err, errors.ErrUnsupported):
