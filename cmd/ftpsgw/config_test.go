@@ -575,3 +575,38 @@ user "reader" {
 	}
 	t.Logf("explain:\n%s", out.String())
 }
+
+// explain judges the policy on a machine that lacks the deployment's
+// files (certificates, keys, log directory); check-config does not.
+func TestExplainWithoutDeploymentFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "e.hcl", fmt.Sprintf(`tls {
+  source    = "file"
+  cert_file = "/nonexistent/cert.pem"
+  key_file  = "/nonexistent/key.pem"
+}
+log {
+  transfer_log = "/nonexistent/dir/transfers.log"
+}
+backend "local" "files" {
+  root = %q
+}
+user "up" {
+  password_hash = %q
+  permissions   = ["list"]
+  rule "/incoming/**" {
+    permissions = ["list", "upload"]
+  }
+}
+`, dir, demoHash), 0o644)
+	var out, errOut bytes.Buffer
+	if code := run([]string{"check-config", "-config", path}, nil, &out, &errOut); code != 1 {
+		t.Errorf("check-config with missing files: exit %d, want 1", code)
+	}
+	out.Reset()
+	errOut.Reset()
+	code := run([]string{"explain", "-config", path, "-user", "up", "-op", "upload", "-path", "/incoming/a.csv"}, nil, &out, &errOut)
+	if code != 0 || !strings.Contains(out.String(), "allowed") || !strings.Contains(out.String(), "/incoming/**") {
+		t.Errorf("explain: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+}

@@ -56,7 +56,15 @@ type logSettings struct {
 // loadConfig reads, decodes, converts and validates the config file at
 // path. Problems (errors and warnings) are returned with their file:line;
 // the settings are only usable when probs.errors() == 0.
-func loadConfig(path string) (*settings, *problems) {
+func loadConfig(path string) (*settings, *problems) { return load(path, false) }
+
+// loadPolicyOnly is loadConfig without the checks that files named in
+// the config exist on this machine (certificates, keys, log directory),
+// for explain: a policy can be checked on a workstation before it is
+// deployed. Everything else is validated as usual.
+func loadPolicyOnly(path string) (*settings, *problems) { return load(path, true) }
+
+func load(path string, skipFiles bool) (*settings, *problems) {
 	probs := &problems{file: path}
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -70,7 +78,7 @@ func loadConfig(path string) (*settings, *problems) {
 	if loc.file == "" {
 		loc.file = path
 	}
-	c := &converter{loc: loc, probs: probs, s: &settings{path: path}}
+	c := &converter{loc: loc, probs: probs, s: &settings{path: path}, skipFiles: skipFiles}
 	c.convert(fc)
 	c.compilePolicy()
 	if probs.errors() == 0 {
@@ -81,9 +89,11 @@ func loadConfig(path string) (*settings, *problems) {
 
 // converter turns a decoded file into settings, recording problems.
 type converter struct {
-	loc   *locator
-	probs *problems
-	s     *settings
+	// skipFiles: do not require the files the config names to exist.
+	skipFiles bool
+	loc       *locator
+	probs     *problems
+	s         *settings
 	// backendNames maps each backend name to its type.
 	backendNames map[string]string
 }
@@ -491,7 +501,7 @@ func (c *converter) logBlock(b *logBlock) {
 			}
 		}
 		l.TransferLog = b.TransferLog
-		if b.TransferLog != "" {
+		if b.TransferLog != "" && !c.skipFiles {
 			if err := checkParentDir(b.TransferLog); err != nil {
 				c.probs.add(c.loc.attr(r, "transfer_log"), "log: transfer_log: %v", err)
 			}
@@ -528,7 +538,7 @@ func (c *converter) requireKey(block hcl.Range, key, val, what string) {
 
 // secret checks a key or secret file named by key, when set.
 func (c *converter) secret(block hcl.Range, key, path string) {
-	if path == "" {
+	if path == "" || c.skipFiles {
 		return
 	}
 	if err := checkSecretFile(path); err != nil {
@@ -538,7 +548,7 @@ func (c *converter) secret(block hcl.Range, key, path string) {
 
 // readable checks a non-secret file named by key, when set.
 func (c *converter) readable(block hcl.Range, key, path string) {
-	if path == "" {
+	if path == "" || c.skipFiles {
 		return
 	}
 	if err := checkReadableFile(path); err != nil {

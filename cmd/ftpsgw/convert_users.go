@@ -148,7 +148,7 @@ func (c *converter) rootPath(b backendBlock, root string) {
 
 // fileIn checks a file named inside a backend block.
 func (c *converter) fileIn(b backendBlock, key, path string, secret bool) {
-	if path == "" {
+	if path == "" || c.skipFiles {
 		return
 	}
 	check := checkReadableFile
@@ -195,7 +195,7 @@ func (c *converter) authBlocks(blocks []authBlock) {
 		if l.BindDNTemplate != "" && !strings.Contains(l.BindDNTemplate, "{user}") {
 			c.probs.add(at("bind_dn_template"), "auth \"ldap\": bind_dn_template must contain {user}")
 		}
-		if l.CAFile != "" {
+		if l.CAFile != "" && !c.skipFiles {
 			if err := checkReadableFile(l.CAFile); err != nil {
 				c.probs.add(at("ca_file"), "auth \"ldap\": ca_file: %v", err)
 			}

@@ -234,7 +234,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	if !strings.HasPrefix(*vpath, "/") {
 		return usage(stderr, fmt.Sprintf("explain: -path %q must start with /", *vpath))
 	}
-	s, probs := loadConfig(*path)
+	s, probs := loadPolicyOnly(*path)
 	if probs.errors() > 0 {
 		probs.print(stderr)
 		return 1
