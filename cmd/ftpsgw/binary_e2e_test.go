@@ -58,6 +58,8 @@ func freePort(t *testing.T) int {
 type gatewayProc struct {
 	ctl, metrics string
 	root         string
+	cfgPath      string
+	args         []any // what fills the config template
 	cmd          *exec.Cmd
 	out          *syncBuffer
 }
@@ -72,7 +74,8 @@ func startBinary(t *testing.T, cfg string) *gatewayProc {
 	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
 	os.WriteFile(path, []byte(fmt.Sprintf(cfg, fmt.Sprint(ctl), fmt.Sprint(met), dir)), 0o600)
 	g := &gatewayProc{ctl: fmt.Sprintf("127.0.0.1:%d", ctl), metrics: fmt.Sprintf("127.0.0.1:%d", met),
-		root: filepath.Join(dir, "data"), out: &syncBuffer{}}
+		root: filepath.Join(dir, "data"), out: &syncBuffer{}, cfgPath: path,
+		args: []any{fmt.Sprint(ctl), fmt.Sprint(met), dir}}
 	g.cmd = exec.Command(binPath, "serve", "-config", path)
 	g.cmd.Stdout, g.cmd.Stderr = g.out, g.out
 	if err := g.cmd.Start(); err != nil {
@@ -396,4 +399,78 @@ func (c *ftpc) want(code int, line string) {
 	if got, msg := c.cmd(line); got != code {
 		c.t.Fatalf("%q: %d %s, want %d", line, got, msg, code)
 	}
+}
+
+// TestSIGHUPChangesLiveSession: a real SIGHUP to the real binary changes a
+// user's permissions and password; the open session's next command
+// follows the new rules, and only the new password logs in.
+func TestSIGHUPChangesLiveSession(t *testing.T) {
+	cfg := `server {
+  listen = ["127.0.0.1:%[1]s"]
+}
+tls {
+  source    = "self_signed"
+  state_dir = "%[3]s/state"
+}
+metrics {
+  listen = "127.0.0.1:%[2]s"
+}
+backend "local" "files" {
+  root = "%[3]s/data"
+}
+user "alice" {
+  password_hash = "PWHASH"
+  permissions   = PERMS
+}
+`
+	write := func(g *gatewayProc, hash, perms string) {
+		c := strings.NewReplacer("PWHASH", hash, "PERMS", perms).Replace(cfg)
+		os.WriteFile(g.cfgPath, []byte(fmt.Sprintf(c, g.args...)), 0o600)
+	}
+	g := startBinary(t, strings.NewReplacer("PWHASH", mustHash(t, "old-pw"), "PERMS", `["*"]`).Replace(cfg))
+	a := rawLogin(t, g.ctl, "127.0.0.1", "alice", "old-pw")
+	a.want(257, "MKD before")
+
+	write(g, mustHash(t, "new-pw"), `["list", "download"]`)
+	g.cmd.Process.Signal(syscall.SIGHUP)
+	for i := 0; !strings.Contains(g.out.String(), "config reloaded"); i++ {
+		if i > 100 {
+			t.Fatalf("no reload logged:\n%s", g.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	a.want(550, "MKD after") // the open session, at its next command
+	a.want(250, "CWD before")
+	if code, _ := a.cmd("NOOP"); code != 200 {
+		t.Errorf("session did not survive the reload: %d", code)
+	}
+	d := net.Dialer{Timeout: 5 * time.Second}
+	conn, err := d.Dial("tcp", g.ctl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	old := &ftpc{t: t, conn: conn, r: bufio.NewReader(conn)}
+	old.want(220, "")
+	old.want(234, "AUTH TLS")
+	tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, ServerName: "localhost"})
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	old.conn, old.r = tc, bufio.NewReader(tc)
+	old.want(331, "USER alice")
+	old.want(530, "PASS old-pw")
+	rawLogin(t, g.ctl, "127.0.0.1", "alice", "new-pw")
+
+	// A broken file is refused whole; the reloaded policy stays.
+	os.WriteFile(g.cfgPath, []byte("user \"alice\" {\n  permissions = [\"fly\"]\n}\n"), 0o600)
+	g.cmd.Process.Signal(syscall.SIGHUP)
+	for i := 0; !strings.Contains(g.out.String(), "config reload rejected"); i++ {
+		if i > 100 {
+			t.Fatalf("bad reload not refused:\n%s", g.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	a.want(550, "MKD after-bad-reload")
+	rawLogin(t, g.ctl, "127.0.0.1", "alice", "new-pw")
 }
