@@ -230,6 +230,9 @@ func (s *session) store(verb string, p vpath, offset int64, appendMode bool) {
 			dst = conv
 		}
 		err = pump(ctx, dst, data, x, pl.check, wait)
+		if err == nil {
+			err = x.ended() // a cut TCP stream is not the end of the file
+		}
 		if err == nil && conv != nil {
 			err = conv.Flush()
 		}

@@ -5,10 +5,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/gateway/pasv"
@@ -244,15 +246,21 @@ func (s *session) checkDataAllowed() error {
 // openData establishes the data connection prepared by setup: accept
 // (dropping peers other than the control client) or dial, then the TLS
 // handshake and the session-binding check.
-func (s *session) openData(ctx context.Context, setup *dataSetup, protP bool) (net.Conn, uint16, error) {
+//
+// ended reports, once the TLS stream has ended, whether it ended with the
+// client's close_notify: crypto/tls returns the same io.EOF when the TCP
+// stream is cut, so the raw connection is watched underneath. A clear
+// (PROT C) connection cannot tell and always reports nil.
+func (s *session) openData(ctx context.Context, setup *dataSetup, protP bool) (data net.Conn, ver uint16, ended func() error, err error) {
 	c, err := s.connectData(ctx, setup)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	if !protP {
-		return c, 0, nil
+		return c, 0, func() error { return nil }, nil
 	}
-	tc := tls.Server(c, s.tls.Data())
+	raw := &eofConn{Conn: c}
+	tc := tls.Server(raw, s.tls.Data())
 	hctx, cancel := context.WithTimeout(ctx, tlsHandshakeTimeout)
 	defer cancel()
 	err = tc.HandshakeContext(hctx)
@@ -262,7 +270,7 @@ func (s *session) openData(ctx context.Context, setup *dataSetup, protP bool) (n
 		s.srv.obs.DataRefused(DataTLSFailed)
 		s.log.Info("data tls handshake failed", "error", err)
 		c.Close()
-		return nil, 0, fmt.Errorf("%w: %w", errDataConn, err)
+		return nil, 0, nil, fmt.Errorf("%w: %w", errDataConn, err)
 	}
 	if err := s.tls.CheckData(cs); err != nil {
 		switch s.srv.cfg.SessionReuse {
@@ -270,13 +278,35 @@ func (s *session) openData(ctx context.Context, setup *dataSetup, protP bool) (n
 			s.srv.obs.DataRefused(DataNoReuse)
 			s.log.Warn("data connection refused", "reason", DataNoReuse, "error", err)
 			tc.Close()
-			return nil, 0, fmt.Errorf("%w: %w", errNotResumed, err)
+			return nil, 0, nil, fmt.Errorf("%w: %w", errNotResumed, err)
 		case ReuseObserve:
 			s.srv.obs.DataRefused(DataNoReuseObserved)
 			s.log.Warn("data connection not bound to its session, accepted (observe mode)", "error", err)
 		}
 	}
-	return tc, cs.Version, nil
+	ended = func() error {
+		if raw.eof.Load() {
+			return errTruncated
+		}
+		return nil
+	}
+	return tc, cs.Version, ended, nil
+}
+
+// eofConn records whether the peer closed the TCP stream. The TLS layer
+// stops reading at a close_notify, so a raw EOF seen by the time the TLS
+// stream ends means it ended without one: truncated.
+type eofConn struct {
+	net.Conn
+	eof atomic.Bool
+}
+
+func (c *eofConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if errors.Is(err, io.EOF) {
+		c.eof.Store(true)
+	}
+	return n, err
 }
 
 func (s *session) connectData(ctx context.Context, setup *dataSetup) (net.Conn, error) {

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/jlaffaye/ftp"
+
+	"github.com/ftpsgw/ftpsgw/policy"
 )
 
 // requirePeer finds a real client program. Missing: the test fails in CI
@@ -209,7 +211,7 @@ func lftpSession(t *testing.T, lftp, priority string) {
 }
 
 const ftplibScript = `
-import ftplib, ssl, sys
+import ftplib, io, ssl, sys
 host, port, user, pw, reuse = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5] == "1"
 ctx = ssl.create_default_context()
 if sys.argv[6] == "1.2":
@@ -231,6 +233,8 @@ f.prot_p()
 try:
     names = f.nlst()
     print("NLST", " ".join(names))
+    f.storbinary("STOR from-python.bin", io.BytesIO(b"py" * 50000))
+    print("STORED")
 except ftplib.error_perm as e:
     print("ERR", str(e))
 f.quit()
@@ -240,6 +244,7 @@ func TestPythonFtplibNeedsSessionReuse(t *testing.T) {
 	py := requirePeer(t, "python3")
 	e := newEnv(t)
 	e.writeFile("alice/py.txt", "x")
+	e.setPolicy(withUser(t, "alice", func(u *policy.UserConfig) { u.Permissions = []string{"list", "download", "upload", "overwrite"} }))
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "client.py"), []byte(ftplibScript), 0o644)
 	host, port, _ := net.SplitHostPort(e.addr)
@@ -249,8 +254,11 @@ func TestPythonFtplibNeedsSessionReuse(t *testing.T) {
 			t.Errorf("TLS %s ftplib without reuse: want 522, got %v\n%s", ver, err, out)
 		}
 		out, err = run(t, dir, py, "client.py", host, port, "alice", alicePW, "1", ver)
-		if err != nil || !strings.Contains(out, "NLST py.txt") {
+		if err != nil || !strings.Contains(out, "py.txt") || !strings.Contains(out, "STORED") {
 			t.Errorf("TLS %s ftplib with session= reuse: %v\n%s", ver, err, out)
+		}
+		if got := e.file("alice/from-python.bin"); got != strings.Repeat("py", 50000) {
+			t.Errorf("TLS %s ftplib upload stored %d bytes", ver, len(got))
 		}
 	}
 }

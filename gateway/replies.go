@@ -24,6 +24,8 @@ var (
 	errNoPassive  = errors.New("no data connection set up")
 	errPasvIPv6   = errors.New("pasv on ipv6")
 	errProtClear  = errors.New("clear data connection refused")
+	// errTruncated: an upload's TLS stream ended without close_notify.
+	errTruncated = errors.New("data connection closed without tls close_notify")
 	// errRestBeyondEnd: REST named an offset past the end of the file.
 	errRestBeyondEnd = errors.New("restart offset beyond end of file")
 )
@@ -89,6 +91,8 @@ func replyFor(err error) reply {
 		return replyTooLarge
 	case errors.Is(err, errAborted), errors.Is(err, context.Canceled):
 		return replyAborted
+	case errors.Is(err, errTruncated):
+		return reply{426, "Upload not closed with TLS close_notify; discarded as possibly truncated."}
 	case errors.Is(err, errRestBeyondEnd):
 		return reply{554, "Restart offset beyond the end of the file."}
 	case errors.Is(err, errProtClear):

@@ -27,6 +27,9 @@ type transfer struct {
 	aborted atomic.Bool
 	done    chan struct{}
 	once    sync.Once
+	// ended, set once the data connection is up, reports whether its
+	// stream ended cleanly (TLS close_notify); see openData.
+	ended func() error
 }
 
 // finish marks the transfer over; safe to call more than once.
@@ -100,10 +103,11 @@ func (s *session) moveData(ctx context.Context, x *transfer, setup *dataSetup, p
 	if s.reply(150, preface) != nil {
 		return replyAborted, TransferFailed, 0, errAborted
 	}
-	data, tlsVer, err := s.openData(ctx, setup, protP)
+	data, tlsVer, ended, err := s.openData(ctx, setup, protP)
 	if err != nil {
 		return replyFor(err), TransferFailed, 0, err
 	}
+	x.ended = ended
 	stop := context.AfterFunc(ctx, func() { data.Close() })
 	defer stop()
 	r, result, err = fn(ctx, x, stallConn{data, dataStallTimeout(s.srv.cfg.DataTimeout)})

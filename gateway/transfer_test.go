@@ -603,3 +603,42 @@ func TestUnusedPassivePortExpires(t *testing.T) {
 		t.Errorf("transfer on an expired passive port: %d, want 425", code)
 	}
 }
+
+// TestTruncatedUploadDiscarded: a man in the middle who cuts the TCP
+// stream mid-upload produces the same io.EOF in crypto/tls as a finished
+// upload; without the client's close_notify the upload must be discarded.
+func TestTruncatedUploadDiscarded(t *testing.T) {
+	e := newEnv(t)
+	e.writeFile("alice/keep.txt", "the whole original")
+	c := e.dial()
+	c.login("alice", alicePW)
+	for _, name := range []string{"keep.txt", "new.txt"} {
+		addr := c.epsv()
+		dc := c.openData(addr, "127.0.0.1")
+		c.send("STOR %s", name)
+		if code, _ := c.read(); code != 150 {
+			t.Fatal("no 150")
+		}
+		tc, err := c.tlsData(dc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc.Write([]byte("the first half"))
+		dc.(*net.TCPConn).CloseWrite() // FIN, no close_notify
+		if code, msg := c.read(); code != 426 {
+			t.Errorf("truncated STOR %s: %d %q, want 426", name, code, msg)
+		}
+		dc.Close()
+	}
+	if got := e.file("alice/keep.txt"); got != "the whole original" {
+		t.Errorf("truncated upload replaced the file: %q", got)
+	}
+	if got := e.file("alice/new.txt"); !strings.HasPrefix(got, "<") {
+		t.Errorf("truncated upload created a file: %q", got)
+	}
+	// The same upload closed properly is stored.
+	c.put("new.txt", []byte("complete"))
+	if e.file("alice/new.txt") != "complete" {
+		t.Error("clean upload missing")
+	}
+}
