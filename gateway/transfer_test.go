@@ -585,7 +585,7 @@ func TestPassiveAnnouncedAddress(t *testing.T) {
 func TestUnusedPassivePortExpires(t *testing.T) {
 	e := newEnv(t, func(c *Config) {
 		c.PassivePortMax = c.PassivePortMin // one port
-		c.DataTimeout = 300 * time.Millisecond
+		c.DataTimeout = 2 * time.Second
 	})
 	a, b := e.dial(), e.dial()
 	a.login("alice", alicePW)
