@@ -214,14 +214,20 @@ func (s *session) loop() {
 
 // setReadDeadline arms the deadline for the next command: the login
 // deadline before login, none while a transfer runs, else the idle one.
+// The transfer check and the deadline are set under xmu, as the transfer
+// goroutine sets the idle deadline under xmu when it clears xfer, so the
+// idle deadline cannot be lost between the two.
 func (s *session) setReadDeadline() {
 	cfg := &s.srv.cfg
-	switch {
-	case s.getState() != stateLoggedIn:
+	if s.getState() != stateLoggedIn {
 		s.conn.SetReadDeadline(s.started.Add(cfg.LoginTimeout))
-	case s.busy():
+		return
+	}
+	s.xmu.Lock()
+	defer s.xmu.Unlock()
+	if s.xfer != nil {
 		s.conn.SetReadDeadline(time.Time{})
-	default:
+	} else {
 		s.conn.SetReadDeadline(time.Now().Add(cfg.IdleTimeout))
 	}
 }

@@ -378,3 +378,31 @@ func TestShutdownLetsTransfersFinish(t *testing.T) {
 		t.Errorf("file after drain: %q", got)
 	}
 }
+
+func TestIdleTimeoutAfterTransfer(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.IdleTimeout = time.Second })
+	c := e.dial()
+	c.login("alice", alicePW)
+	// A command during a transfer, then the transfer ends: the idle
+	// deadline must be armed again.
+	addr := c.epsv()
+	dc := c.openData(addr, "127.0.0.1")
+	c.send("STOR idle.txt")
+	if code, _ := c.read(); code != 150 {
+		t.Fatal("no 150")
+	}
+	tc, err := c.tlsData(dc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.expect(200, "NOOP")
+	tc.Write([]byte("x"))
+	tc.Close()
+	if code, _ := c.read(); code != 226 {
+		t.Fatalf("STOR: %d", code)
+	}
+	c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if code, msg := c.read(); code != 421 || !strings.Contains(msg, "Idle timeout") {
+		t.Fatalf("after a transfer: %d %q, want 421 idle timeout", code, msg)
+	}
+}

@@ -80,14 +80,13 @@ func (s *session) runTransfer(ctx context.Context, x *transfer, setup *dataSetup
 	s.record(x, start, result, tlsVer, err)
 	s.xmu.Lock()
 	s.xfer = nil
+	s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IdleTimeout)) // see setReadDeadline
 	s.xmu.Unlock()
 	s.replyR(r)
 	s.srv.obs.Command(x.verb, r.code)
 	x.finish()
 	if s.srv.inShutdown.Load() {
 		s.shutdownIdle()
-	} else {
-		s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IdleTimeout))
 	}
 }
 
