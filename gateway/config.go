@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"time"
 
@@ -65,6 +66,13 @@ type Config struct {
 	// TrustedProxies are the networks whose PROXY protocol headers are
 	// believed; empty: PROXY protocol off.
 	TrustedProxies []netip.Prefix
+	// DataConnWrapper, when set, receives every accepted passive data
+	// connection before the peer check. It returns the connection to use
+	// (with RemoteAddr taken from a PROXY header when the peer is a trusted
+	// proxy that forwards the passive range), or an error to drop it.
+	// cmd/ftpsgw sets it with TrustedProxies; the gateway stays free of
+	// PROXY-protocol code.
+	DataConnWrapper func(net.Conn) (net.Conn, error)
 
 	TLS       TLSProvider
 	Backends  map[string]backend.Opener

@@ -337,6 +337,16 @@ func (s *session) connectData(ctx context.Context, setup *dataSetup) (net.Conn, 
 			}
 			return nil, fmt.Errorf("%w: no data connection within %s: %w", errDataConn, s.srv.cfg.DataTimeout, err)
 		}
+		if wrap := s.srv.cfg.DataConnWrapper; wrap != nil {
+			wc, err := wrap(c)
+			if err != nil {
+				s.srv.obs.DataRefused(DataWrongIP)
+				s.log.Warn("data connection dropped", "peer", addrOf(c.RemoteAddr()).String(), "error", err)
+				c.Close()
+				continue
+			}
+			c = wc
+		}
 		if peer := addrOf(c.RemoteAddr()); peer != s.client {
 			// A port thief: drop it before any TLS and keep waiting for
 			// the real client until the deadline.

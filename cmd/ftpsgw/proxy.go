@@ -68,10 +68,8 @@ func newProxyListener(ln net.Listener, trusted []netip.Prefix, log hclog.Logger,
 // the error wraps ErrInvalidUpstream so Accept keeps listening.
 func (p *proxyListener) policy(o proxyproto.ConnPolicyOptions) (proxyproto.Policy, error) {
 	a := addrOf(o.Upstream)
-	for _, pf := range p.trusted {
-		if pf.Contains(a) {
-			return proxyproto.REQUIRE, nil
-		}
+	if containsAddr(p.trusted, a) {
+		return proxyproto.REQUIRE, nil
 	}
 	p.onReject()
 	p.log.Info("connection refused", "remote_addr", a, "reason", "untrusted_proxy")
@@ -178,4 +176,34 @@ func addrOf(a net.Addr) netip.Addr {
 		return netip.Addr{}
 	}
 	return ap.Addr().Unmap()
+}
+
+// dataConnWrapper is gateway.Config.DataConnWrapper behind trusted
+// proxies. A passive data connection from a trusted proxy (HAProxy
+// forwarding the passive range with send-proxy) must start with a PROXY
+// header, whose source then stands for the client in the gateway's
+// data-channel IP check; a connection from anyone else is a client
+// connecting straight to the gateway and is returned unchanged.
+func dataConnWrapper(trusted []netip.Prefix) func(net.Conn) (net.Conn, error) {
+	return func(c net.Conn) (net.Conn, error) {
+		peer := addrOf(c.RemoteAddr())
+		if !containsAddr(trusted, peer) {
+			return c, nil
+		}
+		pc := proxyproto.NewConn(c, proxyproto.WithPolicy(proxyproto.REQUIRE), proxyproto.SetReadHeaderTimeout(proxyHeaderTimeout))
+		_ = pc.RemoteAddr() // reads the header, bounded by the timeout
+		if pc.ProxyHeader() == nil {
+			return nil, fmt.Errorf("data connection from trusted proxy %s without a valid PROXY header", peer)
+		}
+		return localConn{Conn: pc, local: c.LocalAddr()}, nil
+	}
+}
+
+func containsAddr(prefixes []netip.Prefix, a netip.Addr) bool {
+	for _, p := range prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

@@ -118,6 +118,9 @@ func (d *daemon) start(ctx context.Context, s *settings) error {
 	gc.Observer = d.metrics
 	gc.TransferLog = d.xfer
 	gc.Logger = d.log.Named("gateway")
+	if len(gc.TrustedProxies) > 0 {
+		gc.DataConnWrapper = dataConnWrapper(gc.TrustedProxies)
+	}
 	if d.gw, err = newGatewayServer(gc); err != nil {
 		return fmt.Errorf("gateway: %w", err)
 	}
