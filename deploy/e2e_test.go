@@ -109,7 +109,8 @@ func freePort(t *testing.T, host string) int {
 // freeRange finds n consecutive ports free on host.
 func freeRange(t *testing.T, host string, n int) portRange {
 	t.Helper()
-	for base := 30000 + int(time.Now().UnixNano()%500)*10; base < 60000; base += 37 {
+	// Below the ephemeral ports (32768+), in deploy's own band 20000-24999.
+	for base := 20000 + int(time.Now().UnixNano()%400)*10; base < 25000; base += 37 {
 		ok := true
 		for p := base; p < base+n && ok; p++ {
 			ln, err := net.Listen("tcp", fmt.Sprintf("%s:%d", host, p))

@@ -106,7 +106,9 @@ func newEnvTLS(t *testing.T, tcfg tlsmgr.Config, mods ...func(*Config)) *env {
 		t.Fatal(err)
 	}
 	e.pol.Store(pol)
-	lo := 20000 + rand.IntN(30000)
+	// Test passive ranges sit below the kernel's ephemeral ports (32768+),
+	// in a band of their own per package: 10000-19999 for gateway.
+	lo := 10000 + rand.IntN(9900)
 	opener, err := local.New(e.root)
 	if err != nil {
 		t.Fatal(err)

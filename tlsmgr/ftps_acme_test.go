@@ -44,7 +44,7 @@ func TestACMECertificateServesFTPS(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, err := gateway.New(gateway.Config{TLS: m, Policy: func() *policy.Policy { return pol },
-		Backends: map[string]backend.Opener{"files": opener}, PassivePortMin: 52000, PassivePortMax: 52099})
+		Backends: map[string]backend.Opener{"files": opener}, PassivePortMin: 28000, PassivePortMax: 28099})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ tls {
   state_dir = %q
 }
 passive {
-  port_range = "51000-51999"
+  port_range = "25000-25999"
 }
 metrics {
   listen = ""
