@@ -329,6 +329,23 @@ func (c *ftpc) tlsData(dc net.Conn) (net.Conn, error) {
 	return tc, tc.Handshake()
 }
 
+// begin starts a data command over EPSV and returns the data connection
+// after its TLS handshake (tc) and the TCP connection under it (dc); it
+// fails the test unless the reply is 150 and the handshake succeeds.
+func (c *ftpc) begin(command string) (tc, dc net.Conn) {
+	c.t.Helper()
+	dc = c.openData(c.epsv(), "127.0.0.1")
+	c.send("%s", command)
+	if code, msg := c.read(); code != 150 {
+		c.t.Fatalf("%s: %d %q, want 150", command, code, msg)
+	}
+	tc, err := c.tlsData(dc)
+	if err != nil {
+		c.t.Fatalf("%s: data TLS: %v", command, err)
+	}
+	return tc, dc
+}
+
 // transfer runs one data command over EPSV: send is written for uploads,
 // the received bytes are returned for downloads. It returns the final
 // reply code.

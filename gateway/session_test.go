@@ -350,16 +350,7 @@ func TestShutdownLetsTransfersFinish(t *testing.T) {
 	idle.login("bob", bobPW)
 	busy := e.dial()
 	busy.login("alice", alicePW)
-	addr := busy.epsv()
-	dc := busy.openData(addr, "127.0.0.1")
-	busy.send("STOR during-shutdown.bin")
-	if code, _ := busy.read(); code != 150 {
-		t.Fatal("no 150")
-	}
-	tc, err := busy.tlsData(dc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tc, _ := busy.begin("STOR during-shutdown.bin")
 	tc.Write([]byte("first half "))
 	done := make(chan error, 1)
 	go func() { done <- e.srv.Shutdown(t.Context()) }()
@@ -385,16 +376,7 @@ func TestIdleTimeoutAfterTransfer(t *testing.T) {
 	c.login("alice", alicePW)
 	// A command during a transfer, then the transfer ends: the idle
 	// deadline must be armed again.
-	addr := c.epsv()
-	dc := c.openData(addr, "127.0.0.1")
-	c.send("STOR idle.txt")
-	if code, _ := c.read(); code != 150 {
-		t.Fatal("no 150")
-	}
-	tc, err := c.tlsData(dc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tc, _ := c.begin("STOR idle.txt")
 	c.expect(200, "NOOP")
 	tc.Write([]byte("x"))
 	tc.Close()
