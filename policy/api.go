@@ -59,6 +59,15 @@ type UserConfig struct {
 	DownloadRate      int64  // bytes per second, 0: unlimited
 	ClientCertSubject string // "" : no certificate required for this user
 	CertOnly          bool   // certificate instead of the password
+	Mounts            []MountConfig
+}
+
+// MountConfig is one `mount "/virtual/path"` block: another backend's
+// directory shown at a virtual path of the user's tree (a virtual folder).
+type MountConfig struct {
+	Path    string // clean absolute virtual path, not "/"
+	Backend string // backend name
+	Dir     string // clean absolute directory inside that backend, default "/"
 }
 
 // GroupConfig is one `group "name"` block.
@@ -68,6 +77,7 @@ type GroupConfig struct {
 	Rules       []RuleConfig
 	Backend     string // default backend for LDAP users of this group
 	Home        string
+	Mounts      []MountConfig // virtual folders for every member
 }
 
 // RuleConfig is one `rule "GLOB"` block.
@@ -128,6 +138,9 @@ type Identity struct {
 	Home    string
 	Groups  []string // resolved group names (file groups, or LDAP groups mapped to group blocks)
 	Source  string   // "file", "ldap", "anonymous"
+	// Mounts are the virtual folders of this login: the user's own, then
+	// its groups' for paths the user does not mount, sorted by path.
+	Mounts []MountConfig
 }
 
 // Limits are the per-user limits in force.

@@ -312,6 +312,7 @@ func (p *Policy) authFile(ctx context.Context, u *user, req LoginRequest) (*Iden
 	for _, g := range u.groups {
 		id.Groups = append(id.Groups, g.cfg.Name)
 	}
+	id.Mounts = mountsFor(u.cfg.Mounts, u.groups)
 	return id, nil
 }
 

@@ -155,12 +155,14 @@ func (p *Policy) ldapIdentity(name string, raw []string) (*Identity, error) {
 	lp := p.ldap
 	id := &Identity{User: name, Source: "ldap"}
 	seen := make(map[string]bool, len(raw))
+	var groups []*group
 	for _, v := range raw {
 		g := p.groups[v]
 		if g == nil || seen[v] {
 			continue
 		}
 		seen[v] = true
+		groups = append(groups, g)
 		id.Groups = append(id.Groups, v)
 		if id.Backend == "" && g.cfg.Backend != "" {
 			id.Backend = g.cfg.Backend
@@ -176,6 +178,7 @@ func (p *Policy) ldapIdentity(name string, raw []string) (*Identity, error) {
 		id.Home = strings.ReplaceAll(lp.cfg.DefaultHome, "{user}", name)
 	}
 	id.Home = homeOr(id.Home)
+	id.Mounts = mountsFor(nil, groups)
 	if !isCleanAbs(id.Home) {
 		return nil, &AuthError{Reason: ReasonUnknownUser, Err: errors.New("ldap user has no valid home")}
 	}

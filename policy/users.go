@@ -112,6 +112,9 @@ func compileGroup(gc GroupConfig, errs *[]error) *group {
 	if gc.Home != "" && !isCleanAbs(gc.Home) {
 		*errs = append(*errs, &ConfigError{Block: "group", Name: gc.Name, Field: "home", Msg: "must be a clean absolute path"})
 	}
+	checkMounts(gc.Mounts, func(field, msg string) {
+		*errs = append(*errs, &ConfigError{Block: "group", Name: gc.Name, Field: field, Msg: msg})
+	})
 	g.rules = compileRules(gc.Rules, "group", gc.Name, errs)
 	return g
 }
@@ -157,6 +160,7 @@ func (p *Policy) compileUser(uc UserConfig, errs *[]error) *user {
 	if uc.Home != "" && !isCleanAbs(uc.Home) {
 		bad("home", "must be a clean absolute path")
 	}
+	checkMounts(uc.Mounts, bad)
 	for _, f := range []struct {
 		name string
 		v    int64
