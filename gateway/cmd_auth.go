@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ftpsgw/ftpsgw/gateway/backend"
 	"github.com/ftpsgw/ftpsgw/policy"
 )
 
@@ -64,21 +65,27 @@ func (s *session) cmdCCC(req request) {
 	s.reply(534, "CCC refused: the control connection stays encrypted.")
 }
 
-func (s *session) cmdFEAT(req request) {
-	feats := []string{
-		"AUTH TLS",
-		"PBSZ",
-		"PROT",
-		"UTF8",
-		"HOST",
-		"SIZE",
-		"MDTM",
-		"MFMT",
-		"REST STREAM",
-		"EPSV",
-		"TVFS",
-		"MLST " + s.mlstFeat(),
+// sessionCaps is what the logged-in user's storage supports at the home
+// (FEAT and HELP show only that); before login, everything.
+func (s *session) sessionCaps() backend.Caps {
+	if s.getState() != stateLoggedIn || s.fs == nil {
+		return backend.AllCaps
 	}
+	return s.fs.Caps(".")
+}
+
+// capVerbs are the verbs FEAT and HELP leave out when the storage lacks
+// the capability. REST STREAM stays: downloads always resume.
+var capVerbs = map[string]backend.Caps{"APPE": backend.CapAppend, "MFMT": backend.CapChtimes}
+
+func (s *session) cmdFEAT(req request) {
+	caps := s.sessionCaps()
+	feats := []string{"AUTH TLS", "PBSZ", "PROT", "UTF8", "HOST", "SIZE", "MDTM"}
+	if caps.Has(capVerbs["MFMT"]) {
+		feats = append(feats, "MFMT")
+	}
+	feats = append(feats, "REST STREAM", "EPSV", "TVFS", "MLST "+s.mlstFeat(), s.hashFeat())
+	feats = append(feats, digestFeats...)
 	if s.srv.cfg.ActiveEnabled {
 		feats = append(feats, "EPRT")
 	}
@@ -86,8 +93,12 @@ func (s *session) cmdFEAT(req request) {
 }
 
 func (s *session) cmdHELP(req request) {
+	caps := s.sessionCaps()
 	verbs := make([]string, 0, len(commands))
 	for v := range commands {
+		if need, ok := capVerbs[v]; ok && !caps.Has(need) {
+			continue
+		}
 		verbs = append(verbs, v)
 	}
 	sortStrings(verbs)
@@ -140,6 +151,8 @@ func (s *session) cmdOPTS(req request) {
 		}
 		s.setMLSTFacts(val)
 		s.reply(200, "MLST OPTS "+s.mlstOpts())
+	case "HASH":
+		s.optsHASH(val)
 	default:
 		s.reply(501, "Option not understood.")
 	}
@@ -262,13 +275,7 @@ func (s *session) loginOK(ctx context.Context, id *policy.Identity) error {
 		s.reply(530, "Too many sessions for this user.")
 		return errDenied
 	}
-	opener, ok := s.srv.cfg.Backends[id.Backend]
-	var err error
-	if ok {
-		s.fs, err = opener.Open(ctx, id.Home)
-	} else {
-		err = errors.New("unknown backend " + id.Backend)
-	}
+	fsys, err := s.srv.openTree(ctx, id)
 	if err != nil {
 		s.srv.releaseUser(id.User)
 		s.srv.obs.Login(LoginUnavailable, id.User)
@@ -277,7 +284,7 @@ func (s *session) loginOK(ctx context.Context, id *policy.Identity) error {
 		s.closing.Store(true)
 		return err
 	}
-	s.fs = instrument(s.fs, id.Backend, s.srv.obs)
+	s.fs = fsys
 	s.counted = id.User
 	s.ident = id
 	s.backend = id.Backend
@@ -286,9 +293,7 @@ func (s *session) loginOK(ctx context.Context, id *policy.Identity) error {
 	s.failures = 0
 	s.setState(stateLoggedIn)
 	s.log = s.log.With("user", id.User)
-	if err := s.initQuota(ctx, lim); err != nil {
-		s.log.Warn("quota usage count failed", "error", err)
-	}
+	s.initQuota(ctx, lim)
 	s.srv.obs.Login(LoginOK, id.User)
 	s.log.Info("login ok", "backend", id.Backend, "source", id.Source,
 		"tls_version", tlsVersionName(s.tlsVer))

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
 	"github.com/ftpsgw/ftpsgw/gateway/listing"
@@ -99,6 +100,7 @@ func (s *session) cmdDELE(req request) {
 		return
 	}
 	s.srv.cfg.Quotas.Add(s.ident.User, -fi.Size(), -1)
+	s.forgetHash(p)
 	s.reply(250, "File deleted.")
 }
 
@@ -130,6 +132,10 @@ func (s *session) cmdRNTO(req request) {
 	}
 	ctx, cancel := s.opCtx()
 	defer cancel()
+	if fi, err := s.fs.Stat(ctx, from.name()); err == nil && fi.IsDir() && !s.fs.Caps(from.name()).Has(backend.CapRenameDir) {
+		s.fail(errNoDirRename)
+		return
+	}
 	// Replacing an existing file also needs overwrite on the target.
 	if fi, err := s.fs.Stat(ctx, to.name()); err == nil && !fi.IsDir() {
 		if err := s.authorize(policy.PermOverwrite, to); err != nil {
@@ -141,6 +147,8 @@ func (s *session) cmdRNTO(req request) {
 		s.fail(err)
 		return
 	}
+	s.forgetHash(*from)
+	s.forgetHash(to)
 	s.log.Info("renamed", "from", from.String(), "to", to.String())
 	s.reply(250, "Rename successful.")
 }
@@ -198,14 +206,13 @@ func (s *session) cmdMFMT(req request) {
 		s.fail(err)
 		return
 	}
-	ch, ok := s.fs.(backend.Chtimer)
-	if !ok {
-		s.reply(502, "MFMT not supported by this storage.")
+	if !s.fs.Caps(p.name()).Has(backend.CapChtimes) {
+		s.fail(errUnsupported)
 		return
 	}
 	ctx, cancel := s.opCtx()
 	defer cancel()
-	if err := ch.Chtimes(ctx, p.name(), t); err != nil {
+	if err := s.fs.Chtimes(ctx, p.name(), t); err != nil {
 		s.fail(err)
 		return
 	}
@@ -309,44 +316,46 @@ func (s *session) cmdMLST(req request) {
 	s.replyMulti(250, "Listing "+p.String(), []string{s.mlsxLine(p, fi, "", p.String())}, "End")
 }
 
-// initQuota counts the user's usage once per process when a quota is set.
-func (s *session) initQuota(ctx context.Context, lim policy.Limits) error {
+// initQuota measures the user's usage once per process when a quota is
+// set: from the backend where it answers cheaply, else by a walk of the
+// tree. A usage that cannot be measured is left unknown, never taken as
+// zero: uploads are then refused (452) until a later measurement works.
+func (s *session) initQuota(ctx context.Context, lim policy.Limits) {
 	if lim.QuotaBytes == 0 && lim.QuotaFiles == 0 {
-		return nil
+		return
 	}
 	q := s.srv.cfg.Quotas
 	if q.Known(s.ident.User) {
-		return nil
+		return
 	}
-	var bytes, files int64
-	var walk func(dir string, depth int) error
-	walk = func(dir string, depth int) error {
-		if depth > 64 {
-			return errors.New("directory tree too deep")
-		}
-		entries, err := s.fs.ReadDir(ctx, dir)
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			name := e.Name()
-			if dir != "." {
-				name = dir + "/" + name
-			}
-			if e.IsDir() {
-				if err := walk(name, depth+1); err != nil {
-					return err
-				}
-				continue
-			}
-			bytes += e.Size()
-			files++
-		}
-		return nil
+	s.quotaTried = time.Now()
+	u, err := s.fs.Usage(ctx)
+	if errors.Is(err, errors.ErrUnsupported) {
+		u, err = backend.WalkUsage(ctx, s.fs, ".")
 	}
-	if err := walk(".", 0); err != nil {
-		return err
+	if err != nil {
+		s.log.Warn("quota usage unmeasured: uploads refused until it is measured", "error", err)
+		return
 	}
-	q.Set(s.ident.User, bytes, files)
-	return nil
+	q.Set(s.ident.User, u.Bytes, u.Files)
+}
+
+// quotaRetry is how often a session measures an unknown usage again.
+const quotaRetry = 30 * time.Second
+
+// quotaKnown reports whether the user's usage is measured, measuring it
+// again (at most every quotaRetry) when it is not.
+func (s *session) quotaKnown(lim policy.Limits) bool {
+	if lim.QuotaBytes == 0 && lim.QuotaFiles == 0 {
+		return true
+	}
+	if s.srv.cfg.Quotas.Known(s.ident.User) {
+		return true
+	}
+	if time.Since(s.quotaTried) >= quotaRetry {
+		ctx, cancel := s.opCtx()
+		s.initQuota(ctx, lim)
+		cancel()
+	}
+	return s.srv.cfg.Quotas.Known(s.ident.User)
 }

@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"hash/fnv"
+	"io"
 	"io/fs"
 	"net"
 	"slices"
@@ -10,9 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ftpsgw/ftpsgw/gateway/backend"
 	"github.com/ftpsgw/ftpsgw/gateway/listing"
 	"github.com/ftpsgw/ftpsgw/policy"
 )
+
+// errStatFull ends a STAT listing at maxStatLines.
+var errStatFull = errors.New("stat listing full")
 
 // listFormat turns one entry into one listing line.
 type listFormat func(s *session, dir vpath, fi fs.FileInfo, now time.Time) string
@@ -49,9 +56,18 @@ func (s *session) cmdLIST(req request) { s.list("LIST", stripListFlags(req.arg),
 func (s *session) cmdNLST(req request) { s.list("NLST", stripListFlags(req.arg), formatNLST) }
 func (s *session) cmdMLSD(req request) { s.list("MLSD", req.arg, formatMLSD) }
 
-// list sends a directory listing over the data connection. The listing
-// is read from the backend before 150, so a missing or denied path gets
-// its 550 without opening a data connection.
+// listBuf is the write buffer of a listing's data connection: entries go
+// out as they are read, a buffer at a time.
+const listBuf = 32 << 10
+
+// maxStatLines caps a STAT listing, which travels on the control
+// connection as one reply.
+const maxStatLines = 10000
+
+// list streams a directory listing over the data connection. The path is
+// checked before the 150, so a missing or denied path gets its 550 without
+// opening a data connection; the entries are then read from the backend a
+// batch at a time while the first ones are already on the wire.
 func (s *session) list(verb, arg string, format listFormat) {
 	p, err := s.resolveArg(arg)
 	if err == nil {
@@ -60,72 +76,106 @@ func (s *session) list(verb, arg string, format listFormat) {
 	if err == nil {
 		err = s.checkDataAllowed()
 	}
-	var lines []string
+	var fi fs.FileInfo
 	if err == nil {
-		if verb == "MLSD" {
-			lines, err = s.listDirOnly(p, format)
-		} else {
-			lines, err = s.listLines(p, format)
-		}
+		fi, err = s.statList(p, verb == "MLSD")
 	}
 	if err != nil {
 		s.fail(err)
 		return
 	}
 	s.startTransfer(verb, p, "", "Here comes the directory listing.", func(ctx context.Context, x *transfer, data net.Conn) (reply, TransferResult, error) {
-		var b strings.Builder
-		for _, l := range lines {
-			b.WriteString(l)
-			b.WriteString("\r\n")
+		w := bufio.NewWriterSize(data, listBuf)
+		err := s.eachLine(ctx, p, fi, format, w.Flush, func(line string) error {
+			n, err := w.WriteString(line)
+			x.bytes.Add(int64(n))
+			if err == nil {
+				_, err = w.WriteString("\r\n")
+				x.bytes.Add(2)
+			}
+			return err
+		})
+		if err == nil {
+			err = w.Flush()
 		}
-		n, err := data.Write([]byte(b.String()))
-		x.bytes.Add(int64(n))
 		if err != nil {
-			return replyAborted, TransferFailed, err
+			return replyForTransfer(err), resultFor(err), err
 		}
 		return reply{226, "Directory send OK."}, TransferOK, nil
 	})
 }
 
-// listDirOnly is listLines for MLSD, which must name a directory.
-func (s *session) listDirOnly(p vpath, format listFormat) ([]string, error) {
+// statList describes a path to be listed; MLSD (dirOnly) must name a
+// directory.
+func (s *session) statList(p vpath, dirOnly bool) (fs.FileInfo, error) {
 	ctx, cancel := s.opCtx()
 	defer cancel()
 	fi, err := s.fs.Stat(ctx, p.name())
-	if err != nil {
-		return nil, err
+	if err == nil && dirOnly && !fi.IsDir() {
+		err = errNotDirListing
 	}
-	if !fi.IsDir() {
-		return nil, errNotDirListing
-	}
-	return s.listLines(p, format)
+	return fi, err
 }
 
-// listLines lists a directory (or describes a single file), leaving out
-// entries hidden by rules and names that cannot be sent on one line.
-func (s *session) listLines(p vpath, format listFormat) ([]string, error) {
-	ctx, cancel := s.opCtx()
-	defer cancel()
-	fi, err := s.fs.Stat(ctx, p.name())
-	if err != nil {
-		return nil, err
-	}
+// eachLine formats p's listing line by line: the entries of a directory,
+// streamed from the backend, or the one line of a file. Entries hidden by
+// rules and names that cannot be sent on one line are left out. batchDone
+// runs after each batch the backend hands over (nil: nothing to do), so a
+// buffered writer can send what it holds before the next batch is read.
+func (s *session) eachLine(ctx context.Context, p vpath, fi fs.FileInfo, format listFormat, batchDone func() error, emit func(string) error) error {
 	now := time.Now()
 	if !fi.IsDir() {
-		return []string{format(s, p.parent(), fi, now)}, nil
+		return emit(format(s, p.parent(), fi, now))
 	}
-	entries, err := s.fs.ReadDir(ctx, p.name())
+	l, err := s.fs.ReadDir(ctx, p.name())
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	for {
+		batch, err := l.Next(ctx, backend.ListBatch)
+		for _, e := range batch {
+			if !listing.SafeName(e.Name()) || !s.visible(p.child(e.Name())) {
+				continue
+			}
+			if err := emit(format(s, p, e, now)); err != nil {
+				return err
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if batchDone != nil {
+			if err := batchDone(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// listLines collects p's listing for STAT, at most maxStatLines lines.
+func (s *session) listLines(p vpath, format listFormat) ([]string, error) {
+	fi, err := s.statList(p, false)
 	if err != nil {
 		return nil, err
 	}
-	lines := make([]string, 0, len(entries))
-	for _, e := range entries {
-		if !listing.SafeName(e.Name()) || !s.visible(p.child(e.Name())) {
-			continue
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	var lines []string
+	err = s.eachLine(ctx, p, fi, format, nil, func(line string) error {
+		if len(lines) == maxStatLines {
+			return errStatFull
 		}
-		lines = append(lines, format(s, p, e, now))
+		lines = append(lines, line)
+		return nil
+	})
+	if errors.Is(err, errStatFull) {
+		lines, err = append(lines, "(listing truncated: use LIST or MLSD)"), nil
 	}
-	return lines, nil
+	return lines, err
 }
 
 // MLST facts, in the order FEAT advertises them.

@@ -69,6 +69,9 @@ func (s *session) pacer(user string, upload bool, rate int64) func(context.Conte
 // replyForTransfer maps an error that ended a transfer after 150.
 func replyForTransfer(err error) reply {
 	switch r := replyFor(err); r {
+	case replyUnavailable:
+		// The storage went away under a transfer in flight.
+		return replyAborted
 	case replyLocalError:
 		// A data connection error that is not a backend error.
 		var ne net.Error
@@ -196,13 +199,25 @@ func (s *session) planUpload(verb string, p vpath, offset int64, appendMode bool
 	if err := s.authorize(pl.perm, p); err != nil {
 		return nil, err
 	}
+	if need := modeCaps[pl.mode]; !s.fs.Caps(p.name()).Has(need) {
+		return nil, errUnsupported
+	}
 	pl.lim = s.srv.cfg.Policy().Limits(s.ident)
+	if !s.quotaKnown(pl.lim) {
+		return nil, errQuotaUnknown
+	}
 	var files int64
 	pl.used, files = s.srv.cfg.Quotas.Usage(s.ident.User)
 	if pl.lim.QuotaFiles > 0 && !pl.exists && files+1 > pl.lim.QuotaFiles {
 		return nil, errQuota
 	}
 	return pl, pl.check(0)
+}
+
+// modeCaps is the capability each write mode needs from the storage.
+var modeCaps = map[backend.WriteMode]backend.Caps{
+	backend.WriteAppend: backend.CapAppend,
+	backend.WriteAt:     backend.CapResume,
 }
 
 // store starts an upload planned by planUpload.

@@ -99,6 +99,14 @@ func init() {
 		"STOR": {run: (*session).cmdSTOR, acc: accLoggedIn, arg: argRequired, pathArg: true, async: true},
 		"APPE": {run: (*session).cmdAPPE, acc: accLoggedIn, arg: argRequired, pathArg: true, async: true},
 		"STOU": {run: (*session).cmdSTOU, acc: accLoggedIn, arg: argOptional, async: true},
+		// logged in: digests (cmd_hash.go); async: a computation reports
+		// its own final reply, like a transfer
+		"HASH":    {run: (*session).cmdHASH, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermDownload, async: true},
+		"XCRC":    {run: (*session).cmdXCRC, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermDownload, async: true},
+		"XMD5":    {run: (*session).cmdXMD5, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermDownload, async: true},
+		"XSHA1":   {run: (*session).cmdXSHA1, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermDownload, async: true},
+		"XSHA256": {run: (*session).cmdXSHA256, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermDownload, async: true},
+		"XSHA512": {run: (*session).cmdXSHA512, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermDownload, async: true},
 	}
 }
 

@@ -81,6 +81,12 @@ type Config struct {
 	Bandwidth *policy.Bandwidth
 	Quotas    *policy.Quotas
 
+	// HashMaxSize is the largest file HASH, XCRC, XMD5, XSHA1, XSHA256 and
+	// XSHA512 read to compute a digest (larger: 556). 0 means the default,
+	// 10 GiB; negative means no limit. Answers from the hash cache cost no
+	// read and are not limited.
+	HashMaxSize int64
+
 	Observer    Observer       // nil: NopObserver
 	TransferLog TransferLogger // nil: transfers are logged to Logger
 	Logger      hclog.Logger   // nil: hclog.NewNullLogger()

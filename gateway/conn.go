@@ -64,11 +64,14 @@ type session struct {
 	cwd      vpath
 	failures int
 
+	quotaTried time.Time // last usage measurement attempt (initQuota)
+
 	ascii      bool
 	restOffset int64
 	renameFrom *vpath
 	epsvAll    bool
 	mlstFacts  map[string]bool
+	hashAlgo   hashAlgo   // OPTS HASH selection (zero: SHA-256); REIN resets it
 	data       *dataSetup // pending PASV/EPSV listener or PORT target
 
 	xferStarted bool // the last handler started a transfer
@@ -178,6 +181,7 @@ func (s *session) logout() {
 	s.ident = nil
 	s.userName = ""
 	s.cwd = rootPath
+	s.hashAlgo = hashSHA256 // OPTS HASH lasts until REIN (draft-bryan-ftpext-hash-02 §3.2)
 }
 
 // loop reads and dispatches commands until the session ends.

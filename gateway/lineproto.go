@@ -19,8 +19,17 @@ var (
 	errLineTooLong = errors.New("command line too long")
 	// errBadBytes: NUL, control bytes or invalid UTF-8; answered 501.
 	errBadBytes = errors.New("invalid bytes in command")
-	// errBadVerb: the verb is not 3-4 ASCII letters; answered 500.
+	// errBadVerb: the verb is not an ASCII letter followed by letters or
+	// digits, minVerb to maxVerb bytes in all; answered 500.
 	errBadVerb = errors.New("malformed command")
+)
+
+// Verb length bounds. RFC 959 verbs have 3 or 4 letters; the de-facto
+// digest commands (XSHA256, XSHA512) need 7. Unknown verbs of any valid
+// shape still get 500 from the dispatcher.
+const (
+	minVerb = 3
+	maxVerb = 7
 )
 
 // request is one parsed command line. verb is upper-case ASCII; arg is
@@ -73,16 +82,27 @@ func parseRequest(line []byte) (request, error) {
 	}
 	s := string(line)
 	verb, arg, _ := strings.Cut(s, " ")
-	if len(verb) < 3 || len(verb) > 4 {
+	if !validVerb(verb) {
 		return request{}, errBadVerb
 	}
-	for i := 0; i < len(verb); i++ {
-		c := verb[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
-			return request{}, errBadVerb
+	return request{verb: strings.ToUpper(verb), arg: arg}, nil
+}
+
+// validVerb reports whether v is minVerb to maxVerb ASCII letters and
+// digits, starting with a letter.
+func validVerb(v string) bool {
+	if len(v) < minVerb || len(v) > maxVerb {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		digit := '0' <= c && c <= '9'
+		if !letter && !(digit && i > 0) {
+			return false
 		}
 	}
-	return request{verb: strings.ToUpper(verb), arg: arg}, nil
+	return true
 }
 
 func trimLineEnd(b []byte) []byte {

@@ -32,11 +32,11 @@ func (i *instrumentedFS) Stat(ctx context.Context, name string) (fs.FileInfo, er
 	return fi, err
 }
 
-func (i *instrumentedFS) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
+func (i *instrumentedFS) ReadDir(ctx context.Context, name string) (backend.Lister, error) {
 	t := time.Now()
-	e, err := i.fs.ReadDir(ctx, name)
+	l, err := i.fs.ReadDir(ctx, name)
 	i.done("readdir", t, err)
-	return e, err
+	return l, err
 }
 
 func (i *instrumentedFS) Open(ctx context.Context, name string, off int64) (io.ReadCloser, error) {
@@ -81,16 +81,22 @@ func (i *instrumentedFS) Rename(ctx context.Context, from, to string) error {
 	return err
 }
 
-// Chtimes passes through when the backend supports it.
 func (i *instrumentedFS) Chtimes(ctx context.Context, name string, mtime time.Time) error {
-	ch, ok := i.fs.(backend.Chtimer)
-	if !ok {
-		return errors.ErrUnsupported
-	}
 	t := time.Now()
-	err := ch.Chtimes(ctx, name, mtime)
+	err := i.fs.Chtimes(ctx, name, mtime)
 	i.done("chtimes", t, err)
 	return err
+}
+
+func (i *instrumentedFS) Caps(name string) backend.Caps { return i.fs.Caps(name) }
+
+func (i *instrumentedFS) Usage(ctx context.Context) (backend.Usage, error) {
+	t := time.Now()
+	n, err := i.fs.Usage(ctx)
+	if !errors.Is(err, errors.ErrUnsupported) {
+		i.done("usage", t, err)
+	}
+	return n, err
 }
 
 func (i *instrumentedFS) Close() error { return i.fs.Close() }
@@ -104,4 +110,4 @@ func expectedMissing(err error) error {
 	return err
 }
 
-var _ backend.Chtimer = (*instrumentedFS)(nil)
+var _ backend.FS = (*instrumentedFS)(nil)

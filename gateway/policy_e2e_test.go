@@ -254,10 +254,11 @@ func (panicOpener) Close() error                                     { return ni
 type panicFS struct{ backend.FS }
 
 func (panicFS) Stat(context.Context, string) (fs.FileInfo, error) { panic("backend bug") }
-func (panicFS) ReadDir(context.Context, string) ([]fs.FileInfo, error) {
+func (panicFS) ReadDir(context.Context, string) (backend.Lister, error) {
 	return nil, errors.New("unreachable")
 }
-func (panicFS) Close() error { return nil }
+func (panicFS) Caps(string) backend.Caps { return backend.AllCaps }
+func (panicFS) Close() error             { return nil }
 
 func TestPanicEndsOneSessionOnly(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Backends["boom"] = panicOpener{} })

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"os"
@@ -12,18 +13,24 @@ import (
 
 // Typed errors raised inside the gateway; replyFor maps them.
 var (
-	errQuota      = errors.New("quota exceeded")
-	errTooLarge   = errors.New("file size limit exceeded")
-	errDenied     = errors.New("permission denied")
-	errHidden     = errors.New("hidden path")
-	errAborted    = errors.New("transfer aborted")
-	errDataConn   = errors.New("data connection failed")
-	errNotResumed = errors.New("data tls session not resumed")
-	errNotFile    = errors.New("not a regular file")
-	errShutdown   = errors.New("server shutting down")
-	errNoPassive  = errors.New("no data connection set up")
-	errPasvIPv6   = errors.New("pasv on ipv6")
-	errProtClear  = errors.New("clear data connection refused")
+	errQuota = errors.New("quota exceeded")
+	// errQuotaUnknown: a quota is set but the usage could not be measured.
+	errQuotaUnknown = errors.New("quota usage unmeasured")
+	// errUnsupported: the storage lacks the capability the command needs.
+	errUnsupported = fmt.Errorf("storage lacks the capability: %w", errors.ErrUnsupported)
+	// errNoDirRename: the storage cannot rename directories.
+	errNoDirRename = errors.New("storage cannot rename directories")
+	errTooLarge    = errors.New("file size limit exceeded")
+	errDenied      = errors.New("permission denied")
+	errHidden      = errors.New("hidden path")
+	errAborted     = errors.New("transfer aborted")
+	errDataConn    = errors.New("data connection failed")
+	errNotResumed  = errors.New("data tls session not resumed")
+	errNotFile     = errors.New("not a regular file")
+	errShutdown    = errors.New("server shutting down")
+	errNoPassive   = errors.New("no data connection set up")
+	errPasvIPv6    = errors.New("pasv on ipv6")
+	errProtClear   = errors.New("clear data connection refused")
 	// errTruncated: an upload's TLS stream ended without close_notify.
 	errTruncated = errors.New("data connection closed without tls close_notify")
 	// errRestBeyondEnd: REST named an offset past the end of the file.
@@ -97,8 +104,16 @@ func replyFor(err error) reply {
 		return reply{554, "Restart offset beyond the end of the file."}
 	case errors.Is(err, errProtClear):
 		return replyProtRequired
+	case errors.Is(err, errNoDirRename):
+		return reply{550, "Renaming a directory is not supported by this storage."}
+	case errors.Is(err, backend.ErrCrossMount):
+		return reply{553, "Cannot rename across folders on different storage; nothing was moved."}
+	case errors.Is(err, errQuotaUnknown):
+		return reply{452, "Quota usage cannot be measured now; upload refused, try again later."}
+	case errors.Is(err, backend.ErrNoSpace):
+		return reply{452, "Insufficient storage space."}
 	case errors.Is(err, errors.ErrUnsupported):
-		return reply{502, "Not supported by this storage."}
+		return reply{504, "Not supported by this storage."}
 	case errors.Is(err, errNotResumed):
 		return replyNoReuse
 	case errors.Is(err, errDataConn), errors.Is(err, os.ErrDeadlineExceeded):
@@ -113,4 +128,36 @@ func replyFor(err error) reply {
 		return replyAborted
 	}
 	return replyLocalError
+}
+
+// HASH and the digest commands (cmd_hash.go), per draft-bryan-ftpext-hash-02
+// §3.2 and §3.5.
+var (
+	// errHashTooLarge: the file is bigger than Config.HashMaxSize.
+	errHashTooLarge = errors.New("file exceeds the hash size limit")
+	// errHashBusy: every HASH computation slot is taken.
+	errHashBusy = errors.New("too many hash computations")
+
+	replyHashDir      = reply{553, "HASH of a directory is not defined."}
+	replyHashTooLarge = reply{556, "File too large for HASH under this server's policy."}
+	replyHashBusy     = reply{450, "Server busy computing hashes, try again later."}
+	replyHashAborted  = reply{451, "HASH aborted."}
+	replyHashUnknown  = reply{501, "Unknown algorithm, current selection not changed."}
+)
+
+// replyForHash maps an error that ended a HASH (or XCRC, XMD5, ...): the
+// draft's own codes first, then replyFor. A hidden or missing file is 550
+// "No such file or directory." either way.
+func replyForHash(err error) reply {
+	switch {
+	case errors.Is(err, backend.ErrIsDir):
+		return replyHashDir
+	case errors.Is(err, errHashTooLarge):
+		return replyHashTooLarge
+	case errors.Is(err, errHashBusy):
+		return replyHashBusy
+	case errors.Is(err, errAborted), errors.Is(err, context.Canceled):
+		return replyHashAborted
+	}
+	return replyFor(err)
 }

@@ -151,6 +151,18 @@ type TransferRecord struct {
 	TLSVersion uint16 // 0 for a clear (PROT C) data connection
 	Backend    string
 	Mode       string // "binary" or "ascii"
+
+	// SHA256 is the lowercase hex SHA-256 of the whole file, computed while
+	// it streamed: set only for a successful binary transfer that moved all
+	// of it (RETR from offset 0, STOR, STOU, APPE that created the file).
+	// It is "" for partial, ASCII, failed and aborted transfers.
+	SHA256 string
+	// Offset and RangeSHA256 describe a successful binary transfer of part
+	// of a file (REST then RETR or STOR, APPE to an existing file):
+	// RangeSHA256 is the SHA-256 of the Bytes bytes moved, which start at
+	// byte Offset of the file. Both are zero otherwise.
+	Offset      int64
+	RangeSHA256 string
 }
 
 // NopObserver ignores everything; the zero Config uses it.

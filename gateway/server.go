@@ -28,6 +28,8 @@ type Server struct {
 	obs  Observer
 	pasv *pasv.Allocator
 
+	hashes hashState // HASH cache and computation slots (hashcache.go)
+
 	// loginFailDelay is the base delay before a failed login's 530; tests
 	// shorten it through ForTest.
 	loginFailDelay time.Duration

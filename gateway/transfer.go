@@ -2,13 +2,17 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"hash"
 	"io"
 	"net"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ftpsgw/ftpsgw/gateway/backend"
 )
 
 // transfer is one data transfer in flight. The session goroutine creates
@@ -30,6 +34,15 @@ type transfer struct {
 	// ended, set once the data connection is up, reports whether its
 	// stream ended cleanly (TLS close_notify); see openData.
 	ended func() error
+
+	// hash, when set, sees every byte pump moves (binary file transfers);
+	// offset is the REST offset the transfer started at (RETR, STOR), fs
+	// and key are for settleHash, which fills digest when it has ended.
+	hash   hash.Hash
+	offset int64
+	fs     backend.FS
+	key    hashKey
+	digest transferDigest
 }
 
 // finish marks the transfer over; safe to call more than once.
@@ -50,6 +63,17 @@ func (s *session) startTransfer(verb string, p vpath, dir Direction, preface str
 		mode: "binary", cancel: cancel, done: make(chan struct{})}
 	if s.ascii {
 		x.mode = "ascii"
+	}
+	if dir != "" {
+		// ASCII transfers are not hashed: the bytes on the wire are not the
+		// file's bytes. APPE starts wherever the file ends (see settleHash).
+		x.fs, x.key = s.fs, s.hashKeyFor(p)
+		if !s.ascii {
+			x.hash = sha256.New()
+		}
+		if verb == "RETR" || verb == "STOR" {
+			x.offset = s.restOffset
+		}
 	}
 	s.xmu.Lock()
 	s.xfer = x
@@ -77,7 +101,14 @@ func (s *session) runTransfer(ctx context.Context, x *transfer, setup *dataSetup
 	if x.aborted.Load() {
 		r, result = replyAborted, TransferAborted
 	}
+	s.settleHash(x, start, result)
 	s.record(x, start, result, tlsVer, err)
+	s.endTransfer(x, r)
+}
+
+// endTransfer clears the transfer in flight, sends its final reply and
+// releases anyone waiting in abortTransfer.
+func (s *session) endTransfer(x *transfer, r reply) {
 	s.xmu.Lock()
 	s.xfer = nil
 	s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IdleTimeout)) // see setReadDeadline
@@ -123,25 +154,29 @@ func (s *session) record(x *transfer, start time.Time, result TransferResult, tl
 		return
 	}
 	rec := TransferRecord{
-		Time:       time.Now(),
-		SessionID:  s.id,
-		User:       x.user,
-		Client:     s.client,
-		Direction:  x.dir,
-		Path:       x.path.String(),
-		Bytes:      x.bytes.Load(),
-		Duration:   time.Since(start),
-		Result:     result,
-		TLSVersion: tlsVer,
-		Backend:    x.backend,
-		Mode:       x.mode,
+		Time:        time.Now(),
+		SessionID:   s.id,
+		User:        x.user,
+		Client:      s.client,
+		Direction:   x.dir,
+		Path:        x.path.String(),
+		Bytes:       x.bytes.Load(),
+		Duration:    time.Since(start),
+		Result:      result,
+		TLSVersion:  tlsVer,
+		Backend:     x.backend,
+		Mode:        x.mode,
+		SHA256:      x.digest.sha256,
+		Offset:      x.digest.offset,
+		RangeSHA256: x.digest.rangeSHA256,
 	}
 	s.srv.obs.Transfer(rec)
 	if s.srv.cfg.TransferLog != nil {
 		s.srv.cfg.TransferLog.LogTransfer(rec)
 	} else {
 		s.log.Info("transfer", "direction", string(rec.Direction), "path", rec.Path, "bytes", rec.Bytes,
-			"duration_ms", rec.Duration.Milliseconds(), "result", string(rec.Result), "tls_version", tlsVersionName(tlsVer))
+			"duration_ms", rec.Duration.Milliseconds(), "result", string(rec.Result), "tls_version", tlsVersionName(tlsVer),
+			"sha256", rec.SHA256)
 	}
 	if err != nil && result != TransferOK {
 		s.log.Info("transfer failed", "path", rec.Path, "error", err)
@@ -198,7 +233,8 @@ func (c stallConn) Write(p []byte) (int, error) {
 const copyBuf = 64 << 10
 
 // pump copies src to dst in chunks: check (if set) runs before each chunk
-// is written, wait (if set) paces it, and x counts what was written.
+// is written, wait (if set) paces it, and x counts what was written (and
+// hashes it, with one Write per chunk, when x.hash is set).
 func pump(ctx context.Context, dst io.Writer, src io.Reader, x *transfer,
 	check func(total int64) error, wait func(ctx context.Context, n int) error) error {
 	buf := make([]byte, copyBuf)
@@ -217,6 +253,9 @@ func pump(ctx context.Context, dst io.Writer, src io.Reader, x *transfer,
 			}
 			if _, err := dst.Write(buf[:n]); err != nil {
 				return err
+			}
+			if x.hash != nil {
+				x.hash.Write(buf[:n])
 			}
 			x.bytes.Add(int64(n))
 		}

@@ -94,7 +94,7 @@ func FuzzParsePortArgs(f *testing.F) {
 }
 
 func FuzzParseCommand(f *testing.F) {
-	for _, s := range []string{"USER alice\r\n", "NOOP\n", "\xff\xf4\xff\xf2ABOR\r\n", "RETR a b c\r\n", "X\r\n", "STOR \x00\r\n", "\xff\r\n"} {
+	for _, s := range []string{"USER alice\r\n", "NOOP\n", "\xff\xf4\xff\xf2ABOR\r\n", "RETR a b c\r\n", "X\r\n", "STOR \x00\r\n", "\xff\r\n", "XSHA256 f\r\n", "xcrc8ab a\r\n", "ABCDEFGH x\r\n", "1ABC\r\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -103,7 +103,8 @@ func FuzzParseCommand(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(req.verb) < 3 || len(req.verb) > 4 || strings.ToUpper(req.verb) != req.verb {
+		if len(req.verb) < minVerb || len(req.verb) > maxVerb || req.verb[0] <= '9' ||
+			strings.Trim(req.verb, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
 			t.Fatalf("verb %q", req.verb)
 		}
 		for _, r := range req.arg {

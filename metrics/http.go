@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ftpsgw/ftpsgw/gateway/backend"
 )
 
 // Timeouts of the metrics listener. Scrapes are small; anything slower is
@@ -130,34 +133,79 @@ func (m *Metrics) AddReadyCheck(name string, fn func(ctx context.Context) error)
 	m.ready = append(m.ready, readyCheck{name: name, fn: fn})
 }
 
-// failingChecks runs every readiness check concurrently under one deadline
-// and returns the sorted names of those that failed.
-func (m *Metrics) failingChecks(ctx context.Context) []string {
+// checkResult is one readiness check's outcome.
+type checkResult struct {
+	name string
+	err  error
+}
+
+// runChecks runs every readiness check concurrently under one deadline and
+// returns their outcomes sorted by name. Failures are logged with their
+// error; backend checks also set ftpsgw_backend_up.
+func (m *Metrics) runChecks(ctx context.Context) []checkResult {
 	m.readyMu.Lock()
 	checks := append([]readyCheck(nil), m.ready...)
 	m.readyMu.Unlock()
 
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
-	errs := make([]error, len(checks))
+	out := make([]checkResult, len(checks))
 	var wg sync.WaitGroup
 	for i, c := range checks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = runCheck(ctx, c.fn)
+			out[i] = checkResult{name: c.name, err: runCheck(ctx, c.fn)}
 		}()
 	}
 	wg.Wait()
-	var failed []string
-	for i, err := range errs {
-		if err != nil {
-			failed = append(failed, checks[i].name)
-			m.logger.Warn("readiness check failed", "check", checks[i].name, "error", err)
+	for _, r := range out {
+		if r.err != nil {
+			m.logger.Warn("readiness check failed", "check", r.name, "error", r.err)
+		}
+		if name, ok := strings.CutPrefix(r.name, "backend:"); ok {
+			m.setBackendUp(name, r.err == nil)
 		}
 	}
-	sort.Strings(failed)
-	return failed
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// errClass names the kind of a failed check's error from a fixed set, so
+// /readyz says why without echoing error text (addresses, paths).
+func errClass(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, backend.ErrUnavailable):
+		return "unreachable"
+	case errors.Is(err, fs.ErrPermission):
+		return "permission denied"
+	case errors.Is(err, backend.ErrNoSpace):
+		return "no space"
+	case errors.Is(err, fs.ErrNotExist):
+		return "not found"
+	}
+	return "failed"
+}
+
+// readyBody renders /readyz: "ok" or "not ready: NAMES", then one line per
+// check, "NAME up" or "NAME down: CLASS".
+func readyBody(results []checkResult) (string, bool) {
+	var failed []string
+	var lines strings.Builder
+	for _, r := range results {
+		if r.err != nil {
+			failed = append(failed, r.name)
+			fmt.Fprintf(&lines, "%s down: %s\n", r.name, errClass(r.err))
+			continue
+		}
+		fmt.Fprintf(&lines, "%s up\n", r.name)
+	}
+	if len(failed) > 0 {
+		return "not ready: " + strings.Join(failed, " ") + "\n" + lines.String(), false
+	}
+	return "ok\n" + lines.String(), true
 }
 
 // runCheck calls fn, turning a panic into an error and a check that ignores
@@ -197,12 +245,12 @@ func (m *Metrics) Handler() http.Handler {
 		plain(w, http.StatusOK, "ok\n")
 	})
 	mux.Handle("GET /readyz", m.requireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		failed := m.failingChecks(r.Context())
-		if len(failed) == 0 {
-			plain(w, http.StatusOK, "ok\n")
-			return
+		body, ok := readyBody(m.runChecks(r.Context()))
+		code := http.StatusOK
+		if !ok {
+			code = http.StatusServiceUnavailable
 		}
-		plain(w, http.StatusServiceUnavailable, "not ready: "+strings.Join(failed, " ")+"\n")
+		plain(w, code, body)
 	})))
 	return mux
 }

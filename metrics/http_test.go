@@ -46,7 +46,7 @@ func TestReadyz(t *testing.T) {
 	if code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with failing checks = %d, want 503", code)
 	}
-	if body != "not ready: backend:files certificates\n" {
+	if body != "not ready: backend:files certificates\nbackend:files down: failed\ncertificates down: failed\nlisteners up\n" {
 		t.Errorf("/readyz body = %q", body)
 	}
 	if strings.Contains(body, "refused") {
@@ -55,7 +55,7 @@ func TestReadyz(t *testing.T) {
 
 	m.AddReadyCheck("backend:files", func(ctx context.Context) error { return ctx.Err() })
 	m.AddReadyCheck("certificates", func(context.Context) error { return nil })
-	if code, body := ts.get(t, "/readyz"); code != http.StatusOK || body != "ok\n" {
+	if code, body := ts.get(t, "/readyz"); code != http.StatusOK || body != "ok\nbackend:files up\ncertificates up\nlisteners up\n" {
 		t.Errorf("/readyz with passing checks = %d %q, want 200 ok", code, body)
 	}
 }

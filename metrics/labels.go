@@ -29,7 +29,7 @@ var ftpVerbs = canonOf(
 	"NOOP", "OPTS", "PASS", "PASV", "PBSZ", "PORT", "PROT", "PWD", "QUIT",
 	"REIN", "REST", "RETR", "RMD", "RNFR", "RNTO", "SITE", "SIZE", "SMNT",
 	"STAT", "STOR", "STOU", "STRU", "SYST", "TYPE", "USER", "XCUP", "XCWD",
-	"XMKD", "XPWD", "XRMD",
+	"XMKD", "XPWD", "XRMD", "HASH", "XCRC", "XMD5", "XSHA1", "XSHA256", "XSHA512",
 )
 
 var (
@@ -81,10 +81,10 @@ func (s stringSet) members() []string {
 // verbLabel maps a client-sent verb to the command label: the upper-cased
 // verb if it is on the allow-list, else "OTHER". It never allocates.
 func verbLabel(verb string) string {
-	if len(verb) < 3 || len(verb) > 4 {
+	if len(verb) < 3 || len(verb) > 7 {
 		return verbOther
 	}
-	var buf [4]byte
+	var buf [7]byte
 	for i := 0; i < len(verb); i++ {
 		c := verb[i]
 		if 'a' <= c && c <= 'z' {

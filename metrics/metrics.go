@@ -64,7 +64,11 @@ type Metrics struct {
 	bans          prometheus.Counter
 	backendDur    *prometheus.HistogramVec
 	backendErrs   *prometheus.CounterVec
-	reloads       *prometheus.CounterVec
+	backendUp     *prometheus.GaugeVec
+
+	typesMu      sync.RWMutex
+	backendTypes map[string]string // guarded by typesMu: backend name -> type
+	reloads      *prometheus.CounterVec
 
 	banSource  atomic.Pointer[func() int]
 	certSource atomic.Pointer[func() map[string]time.Time]
@@ -127,8 +131,9 @@ func (m *Metrics) register(version string) {
 		"Data connections whose TLS session was not bound to their control session, accepted because session_reuse is \"observe\".")
 	m.bans = f.counter("defender_bans_total", "Client IPs banned by the defender.")
 	m.backendDur = f.histogramVec("backend_operation_duration_seconds", "Latency of backend operations.",
-		[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}, "backend", "operation")
-	m.backendErrs = f.counterVec("backend_errors_total", "Backend operations that returned an error.", "backend", "operation")
+		[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}, "backend", "type", "operation")
+	m.backendErrs = f.counterVec("backend_errors_total", "Backend operations that returned an error.", "backend", "type", "operation")
+	m.backendUp = f.gaugeVec("backend_up", "1 when the backend's last readiness probe passed, else 0.", "backend", "type")
 	m.reloads = f.counterVec("config_reloads_total", "Configuration reloads by result.", "result")
 
 	f.mustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -282,11 +287,40 @@ func (m *Metrics) Banned() { m.bans.Inc() }
 // BackendOp observes the latency of one backend operation and counts it as
 // an error if err is non-nil. backend is a configured backend name.
 func (m *Metrics) BackendOp(backend, op string, d time.Duration, err error) {
-	b, o := nameLabel(backend), opLabel(op)
-	m.backendDur.WithLabelValues(b, o).Observe(d.Seconds())
+	b, t, o := nameLabel(backend), m.backendType(backend), opLabel(op)
+	m.backendDur.WithLabelValues(b, t, o).Observe(d.Seconds())
 	if err != nil {
-		m.backendErrs.WithLabelValues(b, o).Inc()
+		m.backendErrs.WithLabelValues(b, t, o).Inc()
 	}
+}
+
+// SetBackendType records a configured backend's type ("local", "sftp"),
+// the type label of its metrics.
+func (m *Metrics) SetBackendType(name, typ string) {
+	m.typesMu.Lock()
+	defer m.typesMu.Unlock()
+	if m.backendTypes == nil {
+		m.backendTypes = make(map[string]string)
+	}
+	m.backendTypes[name] = typ
+}
+
+func (m *Metrics) backendType(name string) string {
+	m.typesMu.RLock()
+	defer m.typesMu.RUnlock()
+	if t, ok := m.backendTypes[name]; ok {
+		return nameLabel(t)
+	}
+	return "unknown"
+}
+
+// setBackendUp sets ftpsgw_backend_up from a readiness probe.
+func (m *Metrics) setBackendUp(name string, up bool) {
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.backendUp.WithLabelValues(nameLabel(name), m.backendType(name)).Set(v)
 }
 
 // ConfigReload counts a configuration reload (SIGHUP) by its outcome.
@@ -365,6 +399,12 @@ func (f factory) counterVec(name, help string, labels ...string) *prometheus.Cou
 
 func (f factory) gauge(name, help string) prometheus.Gauge {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help})
+	f.mustRegister(g)
+	return g
+}
+
+func (f factory) gaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help}, labels)
 	f.mustRegister(g)
 	return g
 }

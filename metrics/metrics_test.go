@@ -49,6 +49,7 @@ func TestObserverDeltas(t *testing.T) {
 	m.DataRefused(gateway.DataWrongIP)
 	m.DataRefused(gateway.DataWrongIP)
 	m.Banned()
+	m.SetBackendType("files", "local")
 	m.BackendOp("files", "open", 10*time.Millisecond, nil)
 	m.BackendOp("files", "open", 20*time.Millisecond, errors.New("io"))
 	m.BackendOp("files", "Bad Op!", time.Millisecond, errors.New("io"))
@@ -94,11 +95,11 @@ func TestObserverDeltas(t *testing.T) {
 		{"ftpsgw_data_connections_refused_total", l("reason", "wrong_ip"), 2},
 		{"ftpsgw_data_connections_refused_total", l("reason", "prot_c"), 0},
 		{"ftpsgw_defender_bans_total", nil, 1},
-		{"ftpsgw_backend_operation_duration_seconds_count", l("backend", "files", "operation", "open"), 2},
-		{"ftpsgw_backend_operation_duration_seconds_sum", l("backend", "files", "operation", "open"), 0.03},
-		{"ftpsgw_backend_operation_duration_seconds_count", l("backend", "files", "operation", "other"), 1},
-		{"ftpsgw_backend_errors_total", l("backend", "files", "operation", "open"), 1},
-		{"ftpsgw_backend_errors_total", l("backend", "files", "operation", "other"), 1},
+		{"ftpsgw_backend_operation_duration_seconds_count", l("backend", "files", "type", "local", "operation", "open"), 2},
+		{"ftpsgw_backend_operation_duration_seconds_sum", l("backend", "files", "type", "local", "operation", "open"), 0.03},
+		{"ftpsgw_backend_operation_duration_seconds_count", l("backend", "files", "type", "local", "operation", "other"), 1},
+		{"ftpsgw_backend_errors_total", l("backend", "files", "type", "local", "operation", "open"), 1},
+		{"ftpsgw_backend_errors_total", l("backend", "files", "type", "local", "operation", "other"), 1},
 		{"ftpsgw_config_reloads_total", l("result", "ok"), 1},
 		{"ftpsgw_config_reloads_total", l("result", "error"), 2},
 	}
@@ -245,7 +246,7 @@ func TestVerbLabel(t *testing.T) {
 		"USER": "USER", "user": "USER", "pAsS": "PASS", "CWD": "CWD", "xmkd": "XMKD",
 		"MLSD": "MLSD", "EPSV": "EPSV", "HOST": "HOST", "PBSZ": "PBSZ", "ABOR": "ABOR",
 		"": "OTHER", "AB": "OTHER", "ABORT": "OTHER", "FOO": "OTHER", "ÜSER": "OTHER",
-		"CWD ": "OTHER", "\x00CWD": "OTHER",
+		"CWD ": "OTHER", "\x00CWD": "OTHER", "hash": "HASH", "xsha256": "XSHA256", "XSHA2566": "OTHER",
 	}
 	for in, want := range cases {
 		if got := verbLabel(in); got != want {

@@ -33,7 +33,12 @@ const (
 // The "json" format writes one object per line with the keys time
 // (RFC 3339 with nanoseconds, UTC), session_id, user, client_ip,
 // direction, path, bytes, duration_ms, result, tls_version ("TLS1.3", or
-// "none" for a clear data connection), backend and mode.
+// "none" for a clear data connection), backend, mode and sha256 (the whole
+// file's SHA-256 in lowercase hex, computed while it streamed; "" unless a
+// binary transfer of the whole file succeeded). A successful binary
+// transfer of part of a file (REST, or APPE to an existing file) instead
+// adds offset and range_sha256: the SHA-256 of the bytes bytes that start
+// at byte offset of the file, never to be taken for the file's hash.
 //
 // The "xferlog" format is the classic wu-ftpd line:
 //
@@ -54,7 +59,7 @@ const (
 // whitespace and control characters in the file name and user name are
 // replaced by '_', as tools that parse xferlog expect; a name containing
 // '_' therefore cannot be told apart from one with a space. An empty user
-// is written as "-".
+// is written as "-". The xferlog line has no field for hashes.
 type TransferLog struct {
 	format   string
 	path     string
@@ -109,7 +114,8 @@ func (t *TransferLog) LogTransfer(rec gateway.TransferRecord) {
 			"session_id", rec.SessionID, "user", rec.User, "client_ip", addrString(rec),
 			"direction", string(rec.Direction), "path", rec.Path, "bytes", rec.Bytes,
 			"duration_ms", rec.Duration.Milliseconds(), "result", string(rec.Result),
-			"tls_version", TLSVersionName(rec.TLSVersion), "backend", rec.Backend, "mode", rec.Mode)
+			"tls_version", TLSVersionName(rec.TLSVersion), "backend", rec.Backend, "mode", rec.Mode,
+			"sha256", rec.SHA256)
 		return
 	}
 	var line []byte
@@ -189,6 +195,10 @@ type jsonRecord struct {
 	TLSVersion string `json:"tls_version"`
 	Backend    string `json:"backend"`
 	Mode       string `json:"mode"`
+	SHA256     string `json:"sha256"`
+	// Only for part of a file (see TransferLog).
+	Offset      int64  `json:"offset,omitempty"`
+	RangeSHA256 string `json:"range_sha256,omitempty"`
 }
 
 func formatJSON(rec gateway.TransferRecord) []byte {
@@ -198,7 +208,7 @@ func formatJSON(rec gateway.TransferRecord) []byte {
 	// Encoding a struct of strings and integers cannot fail; invalid UTF-8
 	// becomes U+FFFD and control characters are escaped, so the line
 	// stays one line.
-	_ = enc.Encode(jsonRecord{
+	jr := jsonRecord{
 		Time:       rec.Time.UTC().Format(time.RFC3339Nano),
 		SessionID:  rec.SessionID,
 		User:       rec.User,
@@ -211,7 +221,12 @@ func formatJSON(rec gateway.TransferRecord) []byte {
 		TLSVersion: TLSVersionName(rec.TLSVersion),
 		Backend:    rec.Backend,
 		Mode:       rec.Mode,
-	})
+		SHA256:     rec.SHA256,
+	}
+	if rec.RangeSHA256 != "" {
+		jr.Offset, jr.RangeSHA256 = rec.Offset, rec.RangeSHA256
+	}
+	_ = enc.Encode(jr)
 	return buf.Bytes()
 }
 

@@ -43,17 +43,26 @@ func readLines(t *testing.T, path string) []string {
 	return strings.Split(s, "\n")
 }
 
+// sampleSHA256 is the SHA-256 of "abc".
+const sampleSHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
 func TestTransferLogJSONExact(t *testing.T) {
 	tl, path := newFileLog(t, "json")
-	tl.LogTransfer(sampleRecord())
+	whole := sampleRecord()
+	whole.SHA256 = sampleSHA256
+	tl.LogTransfer(whole)
 	rec := sampleRecord()
 	rec.Direction, rec.Result, rec.TLSVersion, rec.Mode = gateway.Download, gateway.TransferAborted, 0, "ascii"
 	rec.Path = "/a <b>&\"c\"\nd"
 	tl.LogTransfer(rec)
+	part := sampleRecord() // REST 4096 then STOR: only the bytes sent are hashed
+	part.Offset, part.RangeSHA256 = 4096, sampleSHA256
+	tl.LogTransfer(part)
 
 	want := []string{
-		`{"time":"2026-11-22T10:03:01.5Z","session_id":"s-42","user":"alice","client_ip":"127.0.0.1","direction":"upload","path":"/path/f.bin","bytes":1234,"duration_ms":1200,"result":"ok","tls_version":"TLS1.3","backend":"files","mode":"binary"}`,
-		`{"time":"2026-11-22T10:03:01.5Z","session_id":"s-42","user":"alice","client_ip":"127.0.0.1","direction":"download","path":"/a <b>&\"c\"\nd","bytes":1234,"duration_ms":1200,"result":"aborted","tls_version":"none","backend":"files","mode":"ascii"}`,
+		`{"time":"2026-11-22T10:03:01.5Z","session_id":"s-42","user":"alice","client_ip":"127.0.0.1","direction":"upload","path":"/path/f.bin","bytes":1234,"duration_ms":1200,"result":"ok","tls_version":"TLS1.3","backend":"files","mode":"binary","sha256":"` + sampleSHA256 + `"}`,
+		`{"time":"2026-11-22T10:03:01.5Z","session_id":"s-42","user":"alice","client_ip":"127.0.0.1","direction":"download","path":"/a <b>&\"c\"\nd","bytes":1234,"duration_ms":1200,"result":"aborted","tls_version":"none","backend":"files","mode":"ascii","sha256":""}`,
+		`{"time":"2026-11-22T10:03:01.5Z","session_id":"s-42","user":"alice","client_ip":"127.0.0.1","direction":"upload","path":"/path/f.bin","bytes":1234,"duration_ms":1200,"result":"ok","tls_version":"TLS1.3","backend":"files","mode":"binary","sha256":"","offset":4096,"range_sha256":"` + sampleSHA256 + `"}`,
 	}
 	got := readLines(t, path)
 	if len(got) != len(want) {
@@ -68,7 +77,9 @@ func TestTransferLogJSONExact(t *testing.T) {
 
 func TestTransferLogXferlogExact(t *testing.T) {
 	tl, path := newFileLog(t, "xferlog")
-	tl.LogTransfer(sampleRecord())
+	first := sampleRecord()
+	first.SHA256 = sampleSHA256 // not part of the xferlog format
+	tl.LogTransfer(first)
 	rec := sampleRecord()
 	rec.Time = time.Date(2026, time.March, 5, 7, 8, 9, 0, time.UTC)
 	rec.Direction, rec.Result, rec.Mode = gateway.Download, gateway.TransferFailed, "ascii"
@@ -187,7 +198,9 @@ func TestTransferLogFallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tl.LogTransfer(sampleRecord())
+	rec := sampleRecord()
+	rec.SHA256 = sampleSHA256
+	tl.LogTransfer(rec)
 	if err := tl.Reopen(); err != nil {
 		t.Errorf("Reopen without a file: %v", err)
 	}
@@ -205,7 +218,8 @@ func TestTransferLogFallback(t *testing.T) {
 	}
 	want := map[string]any{"@message": "transfer", "session_id": "s-42", "user": "alice",
 		"client_ip": "127.0.0.1", "direction": "upload", "path": "/path/f.bin", "bytes": 1234.0,
-		"duration_ms": 1200.0, "result": "ok", "tls_version": "TLS1.3", "backend": "files", "mode": "binary"}
+		"duration_ms": 1200.0, "result": "ok", "tls_version": "TLS1.3", "backend": "files", "mode": "binary",
+		"sha256": sampleSHA256}
 	for k, v := range want {
 		if lines[0][k] != v {
 			t.Errorf("%s = %v, want %v", k, lines[0][k], v)

@@ -352,6 +352,15 @@ type bufioReader = bufio.Reader
 // rawLogin connects from src and logs in over explicit TLS with PROT P.
 func rawLogin(t *testing.T, addr, src, user, pw string) *ftpc {
 	t.Helper()
+	c := rawConnect(t, addr, src)
+	c.want(331, "USER "+user)
+	c.want(230, "PASS "+pw)
+	return c
+}
+
+// rawConnect connects from src and sets up explicit TLS with PROT P.
+func rawConnect(t *testing.T, addr, src string) *ftpc {
+	t.Helper()
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
 	conn, err := d.Dial("tcp", addr)
 	if err != nil {
@@ -368,8 +377,6 @@ func rawLogin(t *testing.T, addr, src, user, pw string) *ftpc {
 	c.conn, c.r = tc, bufio.NewReader(tc)
 	c.want(200, "PBSZ 0")
 	c.want(200, "PROT P")
-	c.want(331, "USER "+user)
-	c.want(230, "PASS "+pw)
 	return c
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -44,8 +45,9 @@ type serverBlock struct {
 	MaxSessions      int                 `hcl:"max_sessions,optional"`
 	MaxSessionsPerIP int                 `hcl:"max_sessions_per_ip,optional"`
 	DrainTimeout     string              `hcl:"drain_timeout,optional"`
-	AllowFrom        []string            `hcl:"allow_from,optional"` // global CIDR allow-list
-	DenyFrom         []string            `hcl:"deny_from,optional"`  // global CIDR deny-list
+	HashMaxSize      string              `hcl:"hash_max_size,optional"` // largest file HASH reads
+	AllowFrom        []string            `hcl:"allow_from,optional"`    // global CIDR allow-list
+	DenyFrom         []string            `hcl:"deny_from,optional"`     // global CIDR deny-list
 	ProxyProtocol    *proxyProtocolBlock `hcl:"proxy_protocol,block"`
 	Range            hcl.Range           `hcl:",def_range"`
 }
@@ -128,41 +130,13 @@ type defenderBlock struct {
 	Range       hcl.Range `hcl:",def_range"`
 }
 
-// backendBlock is `backend "TYPE" "NAME" { ... }`; Body is decoded into one
-// of the typed blocks below according to Type.
+// backendBlock is `backend "TYPE" "NAME" { ... }`; Body is decoded into
+// the config struct that TYPE's package registered (gateway/backend).
 type backendBlock struct {
 	Type  string    `hcl:"type,label"`
 	Name  string    `hcl:"name,label"`
 	Body  hcl.Body  `hcl:",remain"`
 	Range hcl.Range `hcl:",def_range"`
-}
-
-type localBackendBlock struct {
-	Root string `hcl:"root"`
-}
-
-type sftpBackendBlock struct {
-	Address        string `hcl:"address"`
-	User           string `hcl:"user"`
-	PrivateKeyFile string `hcl:"private_key_file"`
-	KnownHostsFile string `hcl:"known_hosts_file"`
-	Root           string `hcl:"root,optional"`
-}
-
-type s3BackendBlock struct {
-	Endpoint      string `hcl:"endpoint,optional"`
-	Bucket        string `hcl:"bucket"`
-	Region        string `hcl:"region,optional"`
-	AccessKeyID   string `hcl:"access_key_id,optional"`
-	SecretKeyFile string `hcl:"secret_key_file,optional"`
-	Prefix        string `hcl:"prefix,optional"`
-}
-
-type ftpBackendBlock struct {
-	Address      string `hcl:"address"`
-	User         string `hcl:"user,optional"`
-	PasswordFile string `hcl:"password_file,optional"`
-	Root         string `hcl:"root,optional"`
 }
 
 // authBlock is `auth "PROVIDER" { ... }`.
@@ -192,12 +166,13 @@ type anonymousBlock struct {
 }
 
 type groupBlock struct {
-	Name        string      `hcl:"name,label"`
-	Permissions []string    `hcl:"permissions,optional"`
-	Rules       []ruleBlock `hcl:"rule,block"`
-	Backend     string      `hcl:"backend,optional"`
-	Home        string      `hcl:"home,optional"`
-	Range       hcl.Range   `hcl:",def_range"`
+	Name        string       `hcl:"name,label"`
+	Permissions []string     `hcl:"permissions,optional"`
+	Rules       []ruleBlock  `hcl:"rule,block"`
+	Backend     string       `hcl:"backend,optional"`
+	Home        string       `hcl:"home,optional"`
+	Mounts      []mountBlock `hcl:"mount,block"`
+	Range       hcl.Range    `hcl:",def_range"`
 }
 
 type ruleBlock struct {
@@ -222,6 +197,7 @@ type userBlock struct {
 	ClientCertSubject string          `hcl:"client_cert_subject,optional"`
 	CertOnly          bool            `hcl:"cert_only,optional"`
 	Bandwidth         *bandwidthBlock `hcl:"bandwidth,block"`
+	Mounts            []mountBlock    `hcl:"mount,block"`
 	Range             hcl.Range       `hcl:",def_range"`
 }
 
@@ -432,6 +408,11 @@ func inBlock(blk *hclsyntax.Block, field string) hcl.Range {
 	if field != "" {
 		if a, ok := blk.Body.Attributes[field]; ok {
 			return a.SrcRange
+		}
+		if typ, label, ok := strings.Cut(field, " "); ok { // "mount /archive"
+			if nb, ok := findIn(blk.Body, typ, label); ok {
+				return nb.DefRange()
+			}
 		}
 		if nb, ok := findAny(blk.Body, field); ok {
 			return nb.DefRange()

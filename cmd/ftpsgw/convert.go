@@ -247,6 +247,7 @@ func (c *converter) server(b *serverBlock) {
 		}
 	}
 	s.gw.MaxSessions, s.gw.MaxSessionsPerIP = b.MaxSessions, b.MaxSessionsPerIP
+	s.gw.HashMaxSize = c.size(r, "hash_max_size", b.HashMaxSize)
 	s.pol.Network.AllowFrom = c.prefixes(r, "allow_from", b.AllowFrom)
 	s.pol.Network.DenyFrom = c.prefixes(r, "deny_from", b.DenyFrom)
 	if pp := b.ProxyProtocol; pp != nil {

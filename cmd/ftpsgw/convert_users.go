@@ -3,9 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -18,147 +16,6 @@ import (
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
 	"github.com/ftpsgw/ftpsgw/policy"
 )
-
-// Backend types.
-const (
-	backendLocal = "local"
-	backendSFTP  = "sftp"
-	backendS3    = "s3"
-	backendFTP   = "ftp"
-)
-
-// backendSpec is one decoded backend block; exactly one of the typed
-// fields is set.
-type backendSpec struct {
-	Type  string
-	Name  string
-	Range hcl.Range
-	Local *localBackendBlock
-	SFTP  *sftpBackendBlock
-	S3    *s3BackendBlock
-	FTP   *ftpBackendBlock
-}
-
-// available reports whether this build can serve the backend's type.
-func (b backendSpec) available() bool { return b.Type == backendLocal }
-
-func (c *converter) backendBlocks(blocks []backendBlock) {
-	c.backendNames = make(map[string]string, len(blocks))
-	if len(blocks) == 0 {
-		c.probs.add(c.loc.start(), `no backend: define at least one backend "TYPE" "NAME" block`)
-	}
-	for _, b := range blocks {
-		if prev, dup := c.backendNames[b.Name]; dup {
-			c.probs.add(b.Range, "backend %q is defined twice (first as type %q)", b.Name, prev)
-			continue
-		}
-		if b.Name == "" || strings.ContainsAny(b.Name, "/ \t\x00") {
-			c.probs.add(b.Range, "backend %q: the name must be non-empty without spaces or slashes", b.Name)
-		}
-		spec := backendSpec{Type: b.Type, Name: b.Name, Range: b.Range}
-		var diags hcl.Diagnostics
-		switch b.Type {
-		case backendLocal:
-			spec.Local = new(localBackendBlock)
-			diags = gohcl.DecodeBody(b.Body, nil, spec.Local)
-			c.localBackend(b, spec.Local)
-		case backendSFTP:
-			spec.SFTP = new(sftpBackendBlock)
-			diags = gohcl.DecodeBody(b.Body, nil, spec.SFTP)
-			c.sftpBackend(b, spec.SFTP)
-		case backendS3:
-			spec.S3 = new(s3BackendBlock)
-			diags = gohcl.DecodeBody(b.Body, nil, spec.S3)
-			c.s3Backend(b, spec.S3)
-		case backendFTP:
-			spec.FTP = new(ftpBackendBlock)
-			diags = gohcl.DecodeBody(b.Body, nil, spec.FTP)
-			c.ftpBackend(b, spec.FTP)
-		default:
-			c.probs.add(b.Range, `backend %q: unknown type %q: want "local", "sftp", "s3" or "ftp"`, b.Name, b.Type)
-			continue
-		}
-		c.probs.addDiags(diags)
-		if !spec.available() {
-			c.probs.warn(b.Range, "backend type %q is not available in this build: serve will refuse backend %q", b.Type, b.Name)
-		}
-		c.backendNames[b.Name] = b.Type
-		c.s.backends = append(c.s.backends, spec)
-	}
-}
-
-func (c *converter) localBackend(b backendBlock, l *localBackendBlock) {
-	if l.Root == "" {
-		return // gohcl reported the missing key
-	}
-	if fi, err := os.Stat(l.Root); err == nil && !fi.IsDir() {
-		c.probs.add(c.attrIn(b.Body, b.Range, "root"), "backend %q: root %s is not a directory", b.Name, l.Root)
-	}
-}
-
-func (c *converter) sftpBackend(b backendBlock, s *sftpBackendBlock) {
-	c.hostPort(b, "address", s.Address)
-	if s.KnownHostsFile == "" && s.Address != "" {
-		c.probs.add(c.attrIn(b.Body, b.Range, "known_hosts_file"), "backend %q: known_hosts_file is required: host key pinning is mandatory", b.Name)
-	}
-	c.fileIn(b, "known_hosts_file", s.KnownHostsFile, false)
-	c.fileIn(b, "private_key_file", s.PrivateKeyFile, true)
-	c.rootPath(b, s.Root)
-}
-
-func (c *converter) s3Backend(b backendBlock, s *s3BackendBlock) {
-	if s.Endpoint != "" {
-		u, err := url.Parse(s.Endpoint)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			c.probs.add(c.attrIn(b.Body, b.Range, "endpoint"), "backend %q: endpoint %q is not an http(s) URL", b.Name, s.Endpoint)
-		} else if u.Scheme == "http" {
-			c.probs.warn(c.attrIn(b.Body, b.Range, "endpoint"), "backend %q: endpoint %q is not encrypted", b.Name, s.Endpoint)
-		}
-	}
-	if (s.AccessKeyID == "") != (s.SecretKeyFile == "") {
-		c.probs.add(b.Range, "backend %q: access_key_id and secret_key_file go together", b.Name)
-	}
-	c.fileIn(b, "secret_key_file", s.SecretKeyFile, true)
-	if strings.HasPrefix(s.Prefix, "/") || strings.Contains(s.Prefix, "..") {
-		c.probs.add(c.attrIn(b.Body, b.Range, "prefix"), "backend %q: prefix %q must be relative without ..", b.Name, s.Prefix)
-	}
-}
-
-func (c *converter) ftpBackend(b backendBlock, f *ftpBackendBlock) {
-	c.hostPort(b, "address", f.Address)
-	c.fileIn(b, "password_file", f.PasswordFile, true)
-	c.rootPath(b, f.Root)
-}
-
-func (c *converter) hostPort(b backendBlock, key, addr string) {
-	if addr == "" {
-		return
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
-		c.probs.add(c.attrIn(b.Body, b.Range, key), "backend %q: %s %q: want HOST:PORT", b.Name, key, addr)
-	}
-}
-
-func (c *converter) rootPath(b backendBlock, root string) {
-	if root != "" && !strings.HasPrefix(root, "/") {
-		c.probs.add(c.attrIn(b.Body, b.Range, "root"), "backend %q: root %q must be an absolute path", b.Name, root)
-	}
-}
-
-// fileIn checks a file named inside a backend block.
-func (c *converter) fileIn(b backendBlock, key, path string, secret bool) {
-	if path == "" || c.skipFiles {
-		return
-	}
-	check := checkReadableFile
-	if secret {
-		check = checkSecretFile
-	}
-	if err := check(path); err != nil {
-		c.probs.add(c.attrIn(b.Body, b.Range, key), "backend %q: %s: %v", b.Name, key, err)
-	}
-}
 
 // attrIn finds attribute key in a remain body, else returns fallback.
 func (c *converter) attrIn(body hcl.Body, fallback hcl.Range, key string) hcl.Range {
@@ -306,6 +163,7 @@ func (c *converter) groups(blocks []groupBlock) {
 			Rules:       c.rules(who, g.Rules),
 			Backend:     g.Backend,
 			Home:        g.Home,
+			Mounts:      c.mounts(who, g.Mounts),
 		})
 	}
 }
@@ -329,6 +187,7 @@ func (c *converter) users(blocks []userBlock) {
 			QuotaFiles:        u.QuotaFiles,
 			ClientCertSubject: u.ClientCertSubject,
 			CertOnly:          u.CertOnly,
+			Mounts:            c.mounts(who, u.Mounts),
 		}
 		if u.Backend == "" {
 			uc.Backend = c.defaultBackend()

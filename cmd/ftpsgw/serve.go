@@ -138,13 +138,7 @@ func openBackends(ctx context.Context, specs []backendSpec, log hclog.Logger) (m
 		return nil, err
 	}
 	for _, b := range specs {
-		if !b.available() {
-			return fail(fmt.Errorf("backend %q: backend type %s is not available in this build", b.Name, b.Type))
-		}
-		if err := os.MkdirAll(b.Local.Root, 0o750); err != nil {
-			return fail(fmt.Errorf("backend %q: %w", b.Name, err))
-		}
-		o, err := newLocalOpener(b.Local.Root)
+		o, err := b.open(ctx, log.With("backend", b.Name, "type", b.Type))
 		if err != nil {
 			return fail(fmt.Errorf("backend %q: %w", b.Name, err))
 		}
@@ -173,8 +167,11 @@ func (d *daemon) addReadyChecks() {
 		}
 		return nil
 	})
-	for name, o := range d.backends {
-		d.metrics.AddReadyCheck("backend:"+name, o.Probe)
+	for _, b := range d.cur.backends {
+		if o, ok := d.backends[b.Name]; ok {
+			d.metrics.SetBackendType(b.Name, b.Type)
+			d.metrics.AddReadyCheck("backend:"+b.Name, o.Probe)
+		}
 	}
 }
 

@@ -10,8 +10,6 @@ import (
 	"net/netip"
 
 	"github.com/ftpsgw/ftpsgw/gateway"
-	"github.com/ftpsgw/ftpsgw/gateway/backend"
-	"github.com/ftpsgw/ftpsgw/gateway/backend/local"
 	"github.com/ftpsgw/ftpsgw/policy"
 )
 
@@ -41,6 +39,3 @@ var errServerClosed = gateway.ErrServerClosed
 func newGatewayServer(cfg gateway.Config) (gatewayServer, error) {
 	return gateway.New(cfg)
 }
-
-// newLocalOpener opens a local directory backend rooted at root.
-func newLocalOpener(root string) (backend.Opener, error) { return local.New(root) }

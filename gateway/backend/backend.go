@@ -87,6 +87,11 @@ var (
 	// ErrUnavailable reports that the storage behind the backend cannot be
 	// reached right now (network down, upstream refused the session).
 	ErrUnavailable = errors.New("backend unavailable")
+	// ErrCrossMount reports a rename between two different storages
+	// (virtual folders); nothing was moved.
+	ErrCrossMount = errors.New("rename across mounts")
+	// ErrNoSpace reports that the storage is full (452).
+	ErrNoSpace = errors.New("no space left on storage")
 )
 
 // WriteMode says how Create treats an existing file.
@@ -134,13 +139,69 @@ type Upload interface {
 	Abort() error
 }
 
+// Caps is the set of optional operations a backend's storage supports.
+// The gateway consults it before it opens a data connection or touches the
+// backend, and answers one consistent reply for what is missing (see
+// gateway/replies.go); FEAT and HELP show only what the session's storage
+// supports. A method whose capability is absent returns an error wrapping
+// errors.ErrUnsupported if it is called anyway.
+type Caps uint32
+
+// Capabilities.
+const (
+	// CapAppend: Create with WriteAppend (APPE).
+	CapAppend Caps = 1 << iota
+	// CapResume: Create with WriteAt (REST then STOR).
+	CapResume
+	// CapChtimes: Chtimes (MFMT).
+	CapChtimes
+	// CapRenameDir: Rename of a directory.
+	CapRenameDir
+	// CapUsage: Usage answers cheaply (no walk of the whole tree).
+	CapUsage
+)
+
+// AllCaps is every capability; a full POSIX-like storage has them all.
+const AllCaps = CapAppend | CapResume | CapChtimes | CapRenameDir | CapUsage
+
+// Has reports whether every capability in x is in c.
+func (c Caps) Has(x Caps) bool { return c&x == x }
+
+// Usage is what a tree holds: the bytes of its regular files and their
+// number.
+type Usage struct {
+	Bytes int64
+	Files int64
+}
+
+// Add returns the sum of two usages.
+func (u Usage) Add(v Usage) Usage { return Usage{Bytes: u.Bytes + v.Bytes, Files: u.Files + v.Files} }
+
+// ListBatch is the number of entries the gateway asks a Lister for at a
+// time; backends that page (SFTP, S3) may return fewer or more per call.
+const ListBatch = 256
+
+// Lister streams one directory's entries, so a listing of a huge directory
+// never sits in memory whole and its first entries go out before the last
+// are read. Entries come in the storage's order (not sorted). It is used by
+// one goroutine at a time.
+type Lister interface {
+	// Next returns the next entries, at most n when n > 0. At the end it
+	// returns no entries and io.EOF. Each FileInfo's Name is the bare
+	// entry name.
+	Next(ctx context.Context, n int) ([]fs.FileInfo, error)
+	// Close releases the listing; it may be called before the end.
+	Close() error
+}
+
 // FS is one session's view of a backend, rooted at the user's home.
 type FS interface {
 	// Stat describes name. Missing: fs.ErrNotExist.
 	Stat(ctx context.Context, name string) (fs.FileInfo, error)
-	// ReadDir lists the directory name, sorted by name. Each FileInfo's
-	// Name is the bare entry name. Not a directory: ErrNotDir.
-	ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error)
+	// ReadDir opens a streamed listing of the directory name. Missing:
+	// fs.ErrNotExist; not a directory: ErrNotDir. Errors while streaming
+	// come from Lister.Next.
+	ReadDir(ctx context.Context, name string) (Lister, error)
 	// Open opens name for reading from offset. A directory: ErrIsDir.
 	Open(ctx context.Context, name string, offset int64) (io.ReadCloser, error)
 	// Create starts an upload to name as mode says; offset is used by
@@ -153,23 +214,31 @@ type FS interface {
 	// Rmdir deletes an empty directory (ErrNotEmpty, ErrNotDir).
 	Rmdir(ctx context.Context, name string) error
 	// Rename moves from to to, replacing a file at to. It is atomic where
-	// the storage allows (local: rename(2)).
+	// the storage allows (local: rename(2)). Between two storages (two
+	// mounts) it fails with ErrCrossMount and moves nothing.
 	Rename(ctx context.Context, from, to string) error
+	// Chtimes sets name's modification time (MFMT). Without CapChtimes it
+	// returns an error wrapping errors.ErrUnsupported.
+	Chtimes(ctx context.Context, name string, mtime time.Time) error
+	// Caps reports the capabilities of the storage that holds name (with
+	// virtual folders, different names may live on different backends).
+	Caps(name string) Caps
+	// Usage reports what is stored under the root, for quotas. A backend
+	// that cannot measure it returns an error (errors.ErrUnsupported when it
+	// never can); the gateway then treats the quota as unmeasured, never as
+	// zero usage.
+	Usage(ctx context.Context) (Usage, error)
 	// Close releases what the session holds (connections, handles).
 	Close() error
-}
-
-// Chtimer is implemented by backends that can set a file's modification
-// time (MFMT).
-type Chtimer interface {
-	Chtimes(ctx context.Context, name string, mtime time.Time) error
 }
 
 // Opener opens sessions on one configured backend. It is shared by all
 // sessions and must be safe for concurrent use.
 type Opener interface {
 	// Open returns an FS rooted at home, a clean slash path inside the
-	// backend's own root ("/" or "/alice"). A missing home is created.
+	// backend's own root ("/" or "/alice"). A missing home is created. A
+	// storage that cannot be reached fails with an error wrapping
+	// ErrUnavailable (the gateway answers 421 and closes).
 	Open(ctx context.Context, home string) (FS, error)
 	// Probe checks that the storage is reachable and writable (write, read
 	// back, delete a small object); used at start-up and by /readyz.

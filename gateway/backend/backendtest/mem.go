@@ -1,13 +1,11 @@
 package backendtest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"io/fs"
 	"path"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,18 +20,12 @@ const maxNameLen = backend.MaxNameLen
 // checkName is the contract's name rule.
 func checkName(name string) error { return backend.CheckName(name) }
 
-// checkHome validates a home path: absolute, clean, no NUL or overlong
-// element.
-func checkHome(home string) ([]string, error) {
-	if !strings.HasPrefix(home, "/") || path.Clean(home) != home {
-		return nil, fmt.Errorf("home %q is not a clean absolute path: %w", home, fs.ErrInvalid)
-	}
-	if home == "/" {
-		return nil, nil
-	}
-	rel := home[1:]
-	if err := checkName(rel); err != nil {
-		return nil, fmt.Errorf("home: %w", err)
+// homeElems validates home with backend.CheckHome and splits it into
+// path elements (none for "/").
+func homeElems(home string) ([]string, error) {
+	rel, err := backend.CheckHome(home)
+	if err != nil || rel == "." {
+		return nil, err
 	}
 	return strings.Split(rel, "/"), nil
 }
@@ -45,34 +37,38 @@ type MemOpener struct {
 	now func() time.Time
 
 	mu     sync.Mutex
-	root   *memNode // guarded by mu, as is every node below it
-	closed bool     // guarded by mu
+	root   *memNode  // guarded by mu, as is every node below it
+	closed bool      // guarded by mu
+	f      memFaults // guarded by mu
 }
 
-// NewMemOpener returns an empty in-memory backend.
+// NewMemOpener returns an empty in-memory backend with every capability,
+// no size limit and no faults.
 func NewMemOpener() *MemOpener {
 	o := &MemOpener{now: time.Now}
 	o.root = o.newDir("/")
+	o.f = memFaults{caps: backend.AllCaps, uploads: map[*memUpload]struct{}{}}
 	return o
 }
 
 var (
-	_ backend.Opener  = (*MemOpener)(nil)
-	_ backend.FS      = (*memFS)(nil)
-	_ backend.Chtimer = (*memFS)(nil)
+	_ backend.Opener = (*MemOpener)(nil)
+	_ backend.FS     = (*memFS)(nil)
+	_ backend.Lister = (*memLister)(nil)
 )
 
 // memNode is a file or a directory. Fields are guarded by MemOpener.mu.
-// A file's data slice is never modified in place while a reader may hold
-// it: readers take a snapshot and clear owner, and writers copy the data
+// A file's data is never modified in place while a reader may hold it:
+// readers take a snapshot and clear owner, and writers copy the data
 // unless they own it.
 type memNode struct {
 	name     string
 	dir      bool
 	children map[string]*memNode // directories only
-	data     []byte              // files only
+	data     memData             // files only
 	owner    *memUpload          // the in-place upload that may write data directly
 	mod      time.Time
+	denied   bool // MemOpener.Deny: the storage refuses access
 }
 
 func (o *MemOpener) newDir(name string) *memNode {
@@ -83,7 +79,7 @@ func (n *memNode) info(name string) backend.FileInfo {
 	if n.dir {
 		return backend.FileInfo{FName: name, FMode: fs.ModeDir | 0o755, FModTime: n.mod}
 	}
-	return backend.FileInfo{FName: name, FSize: int64(len(n.data)), FMode: 0o644, FModTime: n.mod}
+	return backend.FileInfo{FName: name, FSize: n.data.size, FMode: 0o644, FModTime: n.mod}
 }
 
 // Open returns a session rooted at home, creating missing directories.
@@ -91,14 +87,20 @@ func (o *MemOpener) Open(ctx context.Context, home string) (backend.FS, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	elems, err := checkHome(home)
+	elems, err := homeElems(home)
 	if err != nil {
 		return nil, err
+	}
+	if err := o.stallWait(ctx); err != nil {
+		return nil, fmt.Errorf("open %s: %w", home, err)
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
 		return nil, fmt.Errorf("open %s: opener closed: %w", home, backend.ErrUnavailable)
+	}
+	if o.f.down {
+		return nil, fmt.Errorf("open %s: %w", home, errDown)
 	}
 	n := o.root
 	for _, e := range elems {
@@ -111,18 +113,24 @@ func (o *MemOpener) Open(ctx context.Context, home string) (backend.FS, error) {
 		}
 		n = c
 	}
-	return &memFS{o: o, home: n}, nil
+	return &memFS{o: o, home: n, gen: o.f.gen}, nil
 }
 
-// Probe reports whether the opener is still open.
+// Probe reports whether the opener is still open and its storage up.
 func (o *MemOpener) Probe(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := o.stallWait(ctx); err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.closed {
+	switch {
+	case o.closed:
 		return fmt.Errorf("probe: %w", backend.ErrUnavailable)
+	case o.f.down:
+		return fmt.Errorf("probe: %w", errDown)
 	}
 	return nil
 }
@@ -140,7 +148,8 @@ func (o *MemOpener) Close() error {
 type memFS struct {
 	o      *MemOpener
 	home   *memNode
-	closed bool // guarded by o.mu
+	gen    uint64 // the fault generation the session was opened in
+	closed bool   // guarded by o.mu
 }
 
 // begin checks the context and the session and locks the tree; the caller
@@ -154,10 +163,13 @@ func (m *memFS) begin(ctx context.Context, op string, names ...string) error {
 			return fmt.Errorf("%s: %w", op, err)
 		}
 	}
+	if err := m.o.stallWait(ctx); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
 	m.o.mu.Lock()
-	if m.closed {
+	if err := m.alive(); err != nil {
 		m.o.mu.Unlock()
-		return fmt.Errorf("%s: %w", op, fs.ErrClosed)
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
 }
@@ -172,6 +184,9 @@ func (m *memFS) lookup(name string) (*memNode, error) {
 		if !n.dir {
 			return nil, backend.ErrNotDir
 		}
+		if n.denied {
+			return nil, fs.ErrPermission
+		}
 		c, ok := n.children[e]
 		if !ok {
 			return nil, fs.ErrNotExist
@@ -185,15 +200,18 @@ func (m *memFS) lookup(name string) (*memNode, error) {
 // must be held. name must not be ".".
 func (m *memFS) parent(name string) (*memNode, string, error) {
 	dir, base := path.Split(name)
-	if dir == "" {
-		return m.home, base, nil
+	p := m.home
+	if dir != "" {
+		var err error
+		if p, err = m.lookup(strings.TrimSuffix(dir, "/")); err != nil {
+			return nil, "", err
+		}
 	}
-	p, err := m.lookup(strings.TrimSuffix(dir, "/"))
-	if err != nil {
-		return nil, "", err
-	}
-	if !p.dir {
+	switch {
+	case !p.dir:
 		return nil, "", backend.ErrNotDir
+	case p.denied:
+		return nil, "", fs.ErrPermission
 	}
 	return p, base, nil
 }
@@ -215,8 +233,10 @@ func (m *memFS) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
 	return n.info(path.Base(name)), nil
 }
 
-// ReadDir implements backend.FS.
-func (m *memFS) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
+// ReadDir implements backend.FS. The listing is a snapshot of the
+// directory's entries taken now, in map order (deliberately unsorted);
+// Next builds the FileInfos of one batch at a time.
+func (m *memFS) ReadDir(ctx context.Context, name string) (backend.Lister, error) {
 	if err := m.begin(ctx, "readdir", name); err != nil {
 		return nil, err
 	}
@@ -228,12 +248,51 @@ func (m *memFS) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error)
 	if !n.dir {
 		return nil, opErr("readdir", name, backend.ErrNotDir)
 	}
-	out := make([]fs.FileInfo, 0, len(n.children))
-	for k, c := range n.children {
-		out = append(out, c.info(k))
+	if n.denied {
+		return nil, opErr("readdir", name, fs.ErrPermission)
 	}
-	slices.SortFunc(out, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
+	nodes := make([]*memNode, 0, len(n.children))
+	for _, c := range n.children {
+		nodes = append(nodes, c)
+	}
+	return &memLister{fs: m, name: name, nodes: nodes}, nil
+}
+
+// memLister streams a directory snapshot; it is used by one goroutine.
+type memLister struct {
+	fs    *memFS
+	name  string
+	nodes []*memNode // entries not yet returned
+}
+
+// Next implements backend.Lister.
+func (l *memLister) Next(ctx context.Context, n int) ([]fs.FileInfo, error) {
+	if l.nodes == nil {
+		return nil, io.EOF
+	}
+	if err := l.fs.begin(ctx, "readdir"); err != nil {
+		return nil, fmt.Errorf("%s: %w", l.name, err)
+	}
+	defer l.fs.o.mu.Unlock()
+	if len(l.nodes) == 0 {
+		l.nodes = nil
+		return nil, io.EOF
+	}
+	if n <= 0 || n > len(l.nodes) {
+		n = len(l.nodes)
+	}
+	out := make([]fs.FileInfo, n)
+	for i, c := range l.nodes[:n] {
+		out[i] = c.info(c.name)
+	}
+	l.nodes = l.nodes[n:]
 	return out, nil
+}
+
+// Close implements backend.Lister.
+func (l *memLister) Close() error {
+	l.nodes = nil
+	return nil
 }
 
 // Open implements backend.FS. The reader sees the file as it was when
@@ -253,33 +312,55 @@ func (m *memFS) Open(ctx context.Context, name string, offset int64) (io.ReadClo
 	if n.dir {
 		return nil, opErr("open", name, backend.ErrIsDir)
 	}
+	if n.denied {
+		return nil, opErr("open", name, fs.ErrPermission)
+	}
 	n.owner = nil // the snapshot below must not change
-	data := n.data[:len(n.data):len(n.data)]
-	return &memReader{ctx: ctx, r: bytes.NewReader(data[min(offset, int64(len(data))):])}, nil
+	return &memReader{fs: m, ctx: ctx, name: name, data: n.data, off: offset}, nil
 }
 
+// memReader reads a snapshot of a file; its fields after name are guarded
+// by fs.o.mu.
 type memReader struct {
+	fs     *memFS
 	ctx    context.Context
-	r      *bytes.Reader
-	mu     sync.Mutex
+	name   string
+	data   memData
+	off    int64
 	closed bool
 }
 
+// Read implements io.Reader. It fails once the context is done or the
+// session is gone (MemOpener.Kill, Stop) and waits while the storage
+// stalls.
 func (r *memReader) Read(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return 0, fs.ErrClosed
-	}
 	if err := r.ctx.Err(); err != nil {
-		return 0, err
+		return 0, opErr("read", r.name, err)
 	}
-	return r.r.Read(p)
+	if err := r.fs.o.stallWait(r.ctx); err != nil {
+		return 0, opErr("read", r.name, err)
+	}
+	o := r.fs.o
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if r.closed {
+		return 0, opErr("read", r.name, fs.ErrClosed)
+	}
+	if err := r.fs.alive(); err != nil {
+		return 0, opErr("read", r.name, err)
+	}
+	if r.off >= r.data.size {
+		return 0, io.EOF
+	}
+	n := r.data.readAt(p, r.off)
+	r.off += int64(n)
+	return n, nil
 }
 
+// Close implements io.Closer.
 func (r *memReader) Close() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.fs.o.mu.Lock()
+	defer r.fs.o.mu.Unlock()
 	r.closed = true
 	return nil
 }
@@ -370,6 +451,9 @@ func (m *memFS) Rename(ctx context.Context, from, to string) error {
 	if from == to {
 		return nil
 	}
+	if n.dir && !m.o.f.caps.Has(backend.CapRenameDir) {
+		return wrap(errUnsupported(backend.CapRenameDir))
+	}
 	if n.dir && strings.HasPrefix(to, from+"/") {
 		return wrap(fs.ErrInvalid)
 	}
@@ -389,18 +473,56 @@ func (m *memFS) Rename(ctx context.Context, from, to string) error {
 	return nil
 }
 
-// Chtimes implements backend.Chtimer.
+// Chtimes implements backend.FS.
 func (m *memFS) Chtimes(ctx context.Context, name string, mtime time.Time) error {
 	if err := m.begin(ctx, "chtimes", name); err != nil {
 		return err
 	}
 	defer m.o.mu.Unlock()
+	if !m.o.f.caps.Has(backend.CapChtimes) {
+		return opErr("chtimes", name, errUnsupported(backend.CapChtimes))
+	}
 	n, err := m.lookup(name)
+	if err == nil && n.denied {
+		err = fs.ErrPermission
+	}
 	if err != nil {
 		return opErr("chtimes", name, err)
 	}
 	n.mod = mtime
 	return nil
+}
+
+// Caps implements backend.FS: every capability unless SetCaps took some
+// away.
+func (m *memFS) Caps(string) backend.Caps {
+	m.o.mu.Lock()
+	defer m.o.mu.Unlock()
+	return m.o.f.caps
+}
+
+// Usage implements backend.FS: the files under the home and their sizes.
+func (m *memFS) Usage(ctx context.Context) (backend.Usage, error) {
+	if err := m.begin(ctx, "usage"); err != nil {
+		return backend.Usage{}, err
+	}
+	defer m.o.mu.Unlock()
+	if !m.o.f.caps.Has(backend.CapUsage) {
+		return backend.Usage{}, fmt.Errorf("usage: %w", errUnsupported(backend.CapUsage))
+	}
+	return m.home.usage(), nil
+}
+
+// usage counts the files at and below n; the lock must be held.
+func (n *memNode) usage() backend.Usage {
+	if !n.dir {
+		return backend.Usage{Bytes: n.data.size, Files: 1}
+	}
+	var total backend.Usage
+	for _, c := range n.children {
+		total = total.Add(c.usage())
+	}
+	return total
 }
 
 // Close implements backend.FS; later calls fail with fs.ErrClosed.

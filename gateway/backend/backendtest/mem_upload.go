@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"slices"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
 )
@@ -23,6 +22,9 @@ func (m *memFS) Create(ctx context.Context, name string, mode backend.WriteMode,
 		return nil, err
 	}
 	defer m.o.mu.Unlock()
+	if err := m.modeSupported(mode); err != nil {
+		return nil, opErr("create", name, err)
+	}
 	if name == "." {
 		return nil, opErr("create", name, backend.ErrIsDir)
 	}
@@ -31,19 +33,23 @@ func (m *memFS) Create(ctx context.Context, name string, mode backend.WriteMode,
 		return nil, opErr("create", name, err)
 	}
 	old, exists := p.children[base]
-	if exists && old.dir {
+	switch {
+	case exists && old.dir:
 		return nil, opErr("create", name, backend.ErrIsDir)
+	case exists && old.denied && mode >= backend.WriteAppend:
+		return nil, opErr("create", name, fs.ErrPermission)
 	}
 	u := &memUpload{fs: m, ctx: ctx, name: name, mode: mode, offset: offset}
 	switch mode {
-	case backend.WriteExclusive:
-		if exists {
+	case backend.WriteReplace, backend.WriteExclusive:
+		if exists && mode == backend.WriteExclusive {
 			return nil, opErr("create", name, fs.ErrExist)
 		}
+		m.o.f.uploads[u] = struct{}{}
 	case backend.WriteAppend, backend.WriteAt:
 		size := int64(0)
 		if exists {
-			size = int64(len(old.data))
+			size = old.data.size
 		}
 		if offset > size {
 			return nil, fmt.Errorf("create %s: offset %d beyond size %d: %w", name, offset, size, fs.ErrInvalid)
@@ -58,7 +64,19 @@ func (m *memFS) Create(ctx context.Context, name string, mode backend.WriteMode,
 	return u, nil
 }
 
-// memUpload is one upload; its fields after fs are guarded by fs.o.mu.
+// modeSupported refuses the modes whose capability SetCaps took away.
+func (m *memFS) modeSupported(mode backend.WriteMode) error {
+	switch caps := m.o.f.caps; {
+	case mode == backend.WriteAppend && !caps.Has(backend.CapAppend):
+		return errUnsupported(backend.CapAppend)
+	case mode == backend.WriteAt && !caps.Has(backend.CapResume):
+		return errUnsupported(backend.CapResume)
+	}
+	return nil
+}
+
+// memUpload is one upload; its fields after offset are guarded by
+// fs.o.mu.
 type memUpload struct {
 	fs     *memFS
 	ctx    context.Context
@@ -66,7 +84,7 @@ type memUpload struct {
 	mode   backend.WriteMode
 	offset int64
 
-	buf     []byte   // WriteReplace, WriteExclusive
+	buf     memData  // WriteReplace, WriteExclusive
 	node    *memNode // WriteAppend, WriteAt
 	written int64
 	done    bool
@@ -77,36 +95,50 @@ func (u *memUpload) Write(p []byte) (int, error) {
 	if err := u.ctx.Err(); err != nil {
 		return 0, opErr("write", u.name, err)
 	}
-	u.fs.o.mu.Lock()
-	defer u.fs.o.mu.Unlock()
+	o := u.fs.o
+	if err := o.stallWait(u.ctx); err != nil {
+		return 0, opErr("write", u.name, err)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	if u.done {
 		return 0, opErr("write", u.name, fs.ErrClosed)
 	}
+	if err := u.fs.alive(); err != nil {
+		return 0, opErr("write", u.name, err)
+	}
+	off := u.buf.size
 	switch u.mode {
-	case backend.WriteReplace, backend.WriteExclusive:
-		u.buf = append(u.buf, p...)
 	case backend.WriteAppend:
-		u.writeAt(int64(len(u.node.data)), p)
+		off = u.node.data.size
 	case backend.WriteAt:
-		u.writeAt(u.offset+u.written, p)
+		off = u.offset + u.written
+	}
+	grow := int64(len(p))
+	if u.node != nil {
+		grow = off + int64(len(p)) - u.node.data.size
+	}
+	if err := o.checkSpace(grow); err != nil {
+		return 0, opErr("write", u.name, err)
+	}
+	if u.node == nil {
+		u.buf.writeAt(off, p)
+	} else {
+		u.writeInPlace(off, p)
 	}
 	u.written += int64(len(p))
 	return len(p), nil
 }
 
-// writeAt writes p into the file in place, copying the data first unless
+// writeInPlace writes p into the file, copying the data first unless
 // this upload owns it (no reader holds a snapshot of it).
-func (u *memUpload) writeAt(off int64, p []byte) {
+func (u *memUpload) writeInPlace(off int64, p []byte) {
 	n := u.node
-	end := int(off) + len(p)
 	if n.owner != u {
-		n.data = slices.Clone(n.data)
+		n.data = n.data.clone()
 		n.owner = u
 	}
-	if end > len(n.data) {
-		n.data = slices.Grow(n.data, end-len(n.data))[:end]
-	}
-	copy(n.data[off:], p)
+	n.data.writeAt(off, p)
 	n.mod = u.fs.o.now()
 }
 
@@ -116,25 +148,28 @@ func (u *memUpload) Commit() error {
 		u.Abort()
 		return opErr("commit", u.name, err)
 	}
-	u.fs.o.mu.Lock()
-	defer u.fs.o.mu.Unlock()
+	o := u.fs.o
+	if err := o.stallWait(u.ctx); err != nil {
+		u.Abort()
+		return opErr("commit", u.name, err)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	if u.done {
 		return nil
 	}
-	u.done = true
+	u.finish()
+	if err := u.fs.alive(); err != nil {
+		return opErr("commit", u.name, err)
+	}
 	switch u.mode {
 	case backend.WriteAppend:
-		u.node.owner = nil
 		return nil
 	case backend.WriteAt:
 		n := u.node
-		n.data = n.data[:min(int64(len(n.data)), u.offset+u.written)]
-		n.owner = nil
-		n.mod = u.fs.o.now()
+		n.data = n.data.truncated(u.offset + u.written)
+		n.mod = o.now()
 		return nil
-	}
-	if u.fs.closed {
-		return opErr("commit", u.name, fs.ErrClosed)
 	}
 	p, base, err := u.fs.parent(u.name)
 	if err != nil {
@@ -148,11 +183,21 @@ func (u *memUpload) Commit() error {
 			return opErr("commit", u.name, fs.ErrExist)
 		}
 	}
-	now := u.fs.o.now()
+	now := o.now()
 	p.children[base] = &memNode{name: base, data: u.buf, mod: now}
 	p.mod = now
-	u.buf = nil
+	u.buf = memData{}
 	return nil
+}
+
+// finish marks the upload done and lets go of what it holds; the lock
+// must be held.
+func (u *memUpload) finish() {
+	u.done = true
+	delete(u.fs.o.f.uploads, u)
+	if u.node != nil && u.node.owner == u {
+		u.node.owner = nil
+	}
 }
 
 // Abort implements backend.Upload. Data already written by WriteAppend or
@@ -163,10 +208,7 @@ func (u *memUpload) Abort() error {
 	if u.done {
 		return nil
 	}
-	u.done = true
-	u.buf = nil
-	if u.node != nil && u.node.owner == u {
-		u.node.owner = nil
-	}
+	u.finish()
+	u.buf = memData{}
 	return nil
 }

@@ -13,69 +13,6 @@ import (
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
 )
 
-// Run runs the backend conformance suite. newOpener must return a fresh
-// Opener over empty storage each time it is called; Run closes it when the
-// subtest ends. Each contract clause is its own subtest, so a backend that
-// cannot honour one clause fails only that subtest.
-func Run(t *testing.T, newOpener func(t *testing.T) backend.Opener) {
-	s := &suite{newOpener: newOpener}
-	tests := []struct {
-		name string
-		fn   func(t *testing.T)
-	}{
-		{"Stat", s.testStat},
-		{"ReadDir", s.testReadDir},
-		{"Missing", s.testMissing},
-		{"MkdirExists", s.testMkdirExists},
-		{"RemoveDir", s.testRemoveDir},
-		{"Rmdir", s.testRmdir},
-		{"OpenDir", s.testOpenDir},
-		{"ReadOffset", s.testReadOffset},
-		{"CreateReplace", s.testCreateReplace},
-		{"CreateNotVisibleBeforeCommit", s.testNotVisibleBeforeCommit},
-		{"CreateExclusive", s.testCreateExclusive},
-		{"CreateAppend", s.testCreateAppend},
-		{"CreateAt", s.testCreateAt},
-		{"CreateOnDir", s.testCreateOnDir},
-		{"AbortKeepsOld", s.testAbortKeepsOld},
-		{"CommitAbortOnce", s.testCommitAbortOnce},
-		{"RenameFile", s.testRenameFile},
-		{"RenameDir", s.testRenameDir},
-		{"InvalidNames", s.testInvalidNames},
-		{"ConcurrentReaders", s.testConcurrentReaders},
-		{"ReplaceAtomicForReaders", s.testReplaceAtomic},
-		{"ConcurrentSessions", s.testConcurrentSessions},
-		{"CancelRead", s.testCancelRead},
-		{"CancelWrite", s.testCancelWrite},
-		{"CancelledContext", s.testCancelledContext},
-		{"HomeCreated", s.testHomeCreated},
-		{"HomeInvalid", s.testHomeInvalid},
-		{"HomesIsolated", s.testHomesIsolated},
-		{"Probe", s.testProbe},
-		{"ModTime", s.testModTime},
-		{"Chtimes", s.testChtimes},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, tc.fn)
-	}
-}
-
-type suite struct {
-	newOpener func(t *testing.T) backend.Opener
-}
-
-// opener returns a fresh Opener closed at the end of the test.
-func (s *suite) opener(t *testing.T) backend.Opener {
-	t.Helper()
-	o := s.newOpener(t)
-	t.Cleanup(func() {
-		if err := o.Close(); err != nil {
-			t.Errorf("Opener.Close: %v", err)
-		}
-	})
-	return o
-}
-
 // session opens home on o and closes it at the end of the test.
 func session(t *testing.T, o backend.Opener, home string) backend.FS {
 	t.Helper()
@@ -143,6 +80,28 @@ func mkdir(t *testing.T, fsys backend.FS, name string) {
 	}
 }
 
+// writeModes returns the write modes fsys supports at its root: replace
+// and exclusive always, append and at with CapAppend and CapResume.
+func writeModes(fsys backend.FS) []backend.WriteMode {
+	modes := []backend.WriteMode{backend.WriteReplace, backend.WriteExclusive}
+	caps := fsys.Caps(".")
+	if caps.Has(backend.CapAppend) {
+		modes = append(modes, backend.WriteAppend)
+	}
+	if caps.Has(backend.CapResume) {
+		modes = append(modes, backend.WriteAt)
+	}
+	return modes
+}
+
+// needCap skips the test unless fsys reports c.
+func needCap(t *testing.T, fsys backend.FS, c backend.Caps, name string) {
+	t.Helper()
+	if !fsys.Caps(".").Has(c) {
+		t.Skipf("backend does not report %s", name)
+	}
+}
+
 func wantErr(t *testing.T, what string, err, target error) {
 	t.Helper()
 	if !errors.Is(err, target) {
@@ -150,12 +109,22 @@ func wantErr(t *testing.T, what string, err, target error) {
 	}
 }
 
-func listNames(t *testing.T, fsys backend.FS, dir string) []string {
+// listAll drains the listing of dir, sorted by name (a Lister returns
+// entries in storage order).
+func listAll(t *testing.T, fsys backend.FS, dir string) []fs.FileInfo {
 	t.Helper()
-	infos, err := fsys.ReadDir(t.Context(), dir)
+	infos, err := backend.ReadAll(t.Context(), fsys, dir)
 	if err != nil {
 		t.Fatalf("ReadDir(%q): %v", dir, err)
 	}
+	slices.SortFunc(infos, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
+	return infos
+}
+
+// listNames returns the sorted names in dir.
+func listNames(t *testing.T, fsys backend.FS, dir string) []string {
+	t.Helper()
+	infos := listAll(t, fsys, dir)
 	names := make([]string, len(infos))
 	for i, fi := range infos {
 		names[i] = fi.Name()
@@ -233,11 +202,7 @@ func (s *suite) testReadDir(t *testing.T) {
 	wantNames(t, fsys, "dir", "sub")
 	wantNames(t, fsys, "dir/sub", "deep")
 
-	infos, err := fsys.ReadDir(t.Context(), ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, fi := range infos {
+	for _, fi := range listAll(t, fsys, ".") {
 		switch fi.Name() {
 		case "dir":
 			if !fi.IsDir() {
@@ -249,7 +214,7 @@ func (s *suite) testReadDir(t *testing.T) {
 			}
 		}
 	}
-	_, err = fsys.ReadDir(t.Context(), "a")
+	_, err := fsys.ReadDir(t.Context(), "a")
 	wantErr(t, "ReadDir(file)", err, backend.ErrNotDir)
 }
 
@@ -270,7 +235,7 @@ func (s *suite) testMissing(t *testing.T) {
 	wantErr(t, "Rename", fsys.Rename(ctx, "nope", "other"), fs.ErrNotExist)
 	wantErr(t, "Rename into a missing dir", fsys.Rename(ctx, "file", "nodir/file"), fs.ErrNotExist)
 	wantErr(t, "Mkdir in a missing dir", fsys.Mkdir(ctx, "nodir/sub"), fs.ErrNotExist)
-	for _, mode := range []backend.WriteMode{backend.WriteReplace, backend.WriteExclusive, backend.WriteAppend, backend.WriteAt} {
+	for _, mode := range writeModes(fsys) {
 		u, err := fsys.Create(ctx, "nodir/f", mode, 0)
 		if err == nil {
 			// The parent may be checked at Commit instead.
@@ -386,6 +351,7 @@ func (s *suite) testRenameFile(t *testing.T) {
 
 func (s *suite) testRenameDir(t *testing.T) {
 	fsys := s.fresh(t)
+	needCap(t, fsys, backend.CapRenameDir, "CapRenameDir")
 	ctx := t.Context()
 	mkdir(t, fsys, "d")
 	mkdir(t, fsys, "d/sub")
@@ -431,7 +397,7 @@ func (s *suite) testInvalidNames(t *testing.T) {
 			r.Close()
 		}
 		wantErr(t, "Open("+q+")", err, fs.ErrInvalid)
-		for _, mode := range []backend.WriteMode{backend.WriteReplace, backend.WriteExclusive, backend.WriteAppend, backend.WriteAt} {
+		for _, mode := range writeModes(fsys) {
 			u, err := fsys.Create(ctx, name, mode, 0)
 			if err == nil {
 				u.Abort()
@@ -443,8 +409,8 @@ func (s *suite) testInvalidNames(t *testing.T) {
 		wantErr(t, "Rmdir("+q+")", fsys.Rmdir(ctx, name), fs.ErrInvalid)
 		wantErr(t, "Rename("+q+", x)", fsys.Rename(ctx, name, "x"), fs.ErrInvalid)
 		wantErr(t, "Rename(ok, "+q+")", fsys.Rename(ctx, "ok", name), fs.ErrInvalid)
-		if ch, ok := fsys.(backend.Chtimer); ok {
-			wantErr(t, "Chtimes("+q+")", ch.Chtimes(ctx, name, time.Now()), fs.ErrInvalid)
+		if fsys.Caps(".").Has(backend.CapChtimes) {
+			wantErr(t, "Chtimes("+q+")", fsys.Chtimes(ctx, name, time.Now()), fs.ErrInvalid)
 		}
 	}
 	// Refused operations changed nothing.
@@ -548,13 +514,10 @@ func (s *suite) testModTime(t *testing.T) {
 
 func (s *suite) testChtimes(t *testing.T) {
 	fsys := s.fresh(t)
-	ch, ok := fsys.(backend.Chtimer)
-	if !ok {
-		t.Skip("backend does not implement Chtimer")
-	}
+	needCap(t, fsys, backend.CapChtimes, "CapChtimes")
 	writeFile(t, fsys, "f", "x")
 	want := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
-	if err := ch.Chtimes(t.Context(), "f", want); err != nil {
+	if err := fsys.Chtimes(t.Context(), "f", want); err != nil {
 		t.Fatalf("Chtimes: %v", err)
 	}
 	fi, err := fsys.Stat(t.Context(), "f")
@@ -564,5 +527,5 @@ func (s *suite) testChtimes(t *testing.T) {
 	if got := fi.ModTime().Truncate(time.Second); !got.Equal(want) {
 		t.Errorf("ModTime after Chtimes = %v, want %v", got, want)
 	}
-	wantErr(t, "Chtimes(missing)", ch.Chtimes(t.Context(), "nope", want), fs.ErrNotExist)
+	wantErr(t, "Chtimes(missing)", fsys.Chtimes(t.Context(), "nope", want), fs.ErrNotExist)
 }

@@ -110,6 +110,7 @@ func (s *suite) testCreateExclusive(t *testing.T) {
 
 func (s *suite) testCreateAppend(t *testing.T) {
 	fsys := s.fresh(t)
+	needCap(t, fsys, backend.CapAppend, "CapAppend")
 	writeFile(t, fsys, "f", "abc")
 	upload(t, fsys, "f", backend.WriteAppend, 0, "def")
 	if got := readFile(t, fsys, "f"); got != "abcdef" {
@@ -128,6 +129,7 @@ func (s *suite) testCreateAppend(t *testing.T) {
 
 func (s *suite) testCreateAt(t *testing.T) {
 	fsys := s.fresh(t)
+	needCap(t, fsys, backend.CapResume, "CapResume")
 	ctx := t.Context()
 	writeFile(t, fsys, "f", "0123456789")
 	steps := []struct {
@@ -171,7 +173,7 @@ func (s *suite) testCreateOnDir(t *testing.T) {
 	fsys := s.fresh(t)
 	mkdir(t, fsys, "d")
 	for _, name := range []string{"d", "."} {
-		for _, mode := range []backend.WriteMode{backend.WriteReplace, backend.WriteExclusive, backend.WriteAppend, backend.WriteAt} {
+		for _, mode := range writeModes(fsys) {
 			u, err := fsys.Create(t.Context(), name, mode, 0)
 			if err == nil {
 				io.WriteString(u, "x")

@@ -16,6 +16,18 @@ func newTestOpener(t *testing.T) *Opener {
 	return o
 }
 
+// TestConformance runs the backend suite on a temporary directory. Deny
+// and Small come from faultHooks (Linux: chmod plus the immutable flag,
+// and a 1 MiB tmpfs). Kill, Stop and Stall skip with the reason: a local
+// directory has no connection to drop, no server to stop and none to
+// freeze.
 func TestConformance(t *testing.T) {
-	backendtest.Run(t, func(t *testing.T) backend.Opener { return newTestOpener(t) })
+	h := backendtest.Harness{
+		New:   func(t *testing.T) backend.Opener { return newTestOpener(t) },
+		Kill:  func(t *testing.T) { t.Skip("local backend: no connection to the storage to kill") },
+		Stop:  func(t *testing.T) func() { t.Skip("local backend: a directory cannot be made unreachable"); return nil },
+		Stall: func(t *testing.T) func() { t.Skip("local backend: no storage server to freeze"); return nil },
+	}
+	h.Deny, h.Small = faultHooks()
+	backendtest.RunHarness(t, h)
 }

@@ -1,5 +1,9 @@
 // Package local is the ftpsgw backend for a directory on the gateway's own
-// filesystem.
+// filesystem. It registers the backend type "local" (see Config):
+//
+//	backend "local" "disk" {
+//	  root = "/srv/ftp"
+//	}
 //
 // New opens the configured root once; each session's FS is an os.Root
 // opened on the user's home below it, so every file operation is confined
@@ -18,6 +22,22 @@
 // Entries that are neither regular files nor directories, and symbolic links
 // that escape or dangle, are left out of listings and cannot be opened.
 //
+// # Listings, capabilities and usage
+//
+// ReadDir streams: the Lister reads the open directory a batch at a time
+// (os.File.ReadDir(n)) in the filesystem's order, so a huge directory is
+// never held in memory. Every capability is supported except CapUsage:
+// Usage walks the home (through the same os.Root, not following symbolic
+// links, leaving out the backend's hidden files), which is correct but
+// costs a walk of the tree, and CapUsage promises a cheap answer.
+//
+// # Errors
+//
+// Besides the io/fs sentinels, ENOSPC and EDQUOT wrap backend.ErrNoSpace,
+// EROFS wraps fs.ErrPermission, and EIO, ESTALE and ENOTCONN (a failing
+// disk, a network filesystem gone) wrap backend.ErrUnavailable, as does a
+// root that was removed or unmounted when a session opens.
+//
 // # Uploads
 //
 // WriteReplace and WriteExclusive write to a hidden temporary file
@@ -30,6 +50,6 @@
 // # Concurrency
 //
 // An Opener and the FS values it returns are safe for concurrent use
-// (os.Root is). A reader or upload is used by one transfer goroutine, but
+// (os.Root is). A reader, upload or Lister is used by one goroutine, but
 // Abort and Close may come from another.
 package local

@@ -8,8 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -49,52 +47,6 @@ func (l *FS) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
 		return nil, l.fail("stat", name, errSpecial)
 	}
 	return info(path.Base(name), fi), nil
-}
-
-// ReadDir implements backend.FS. It leaves out the backend's own hidden
-// files, special files, and symbolic links that dangle or leave the home;
-// other links are shown as what they point to.
-func (l *FS) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
-	if err := l.begin(ctx, "readdir", name); err != nil {
-		return nil, err
-	}
-	f, err := l.root.Open(name)
-	if err != nil {
-		return nil, l.fail("readdir", name, err)
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
-		return nil, l.fail("readdir", name, err)
-	} else if !fi.IsDir() {
-		return nil, l.fail("readdir", name, backend.ErrNotDir)
-	}
-	entries, err := f.ReadDir(-1)
-	if err != nil {
-		return nil, l.fail("readdir", name, err)
-	}
-	out := make([]fs.FileInfo, 0, len(entries))
-	for i, e := range entries {
-		if i%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, fmt.Errorf("readdir %s: %w", name, err)
-			}
-		}
-		if strings.HasPrefix(e.Name(), reservedPrefix) {
-			continue
-		}
-		var fi fs.FileInfo
-		if e.Type()&fs.ModeSymlink != 0 {
-			fi, err = l.root.Stat(path.Join(name, e.Name()))
-		} else {
-			fi, err = e.Info()
-		}
-		if err != nil || !plain(fi) {
-			continue // vanished, dangling, escaping or special
-		}
-		out = append(out, info(e.Name(), fi))
-	}
-	slices.SortFunc(out, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
-	return out, nil
 }
 
 // Open implements backend.FS.
@@ -232,7 +184,7 @@ func (l *FS) Rename(ctx context.Context, from, to string) error {
 	return nil
 }
 
-// Chtimes implements backend.Chtimer; the access time is left alone.
+// Chtimes implements backend.FS; the access time is left alone.
 func (l *FS) Chtimes(ctx context.Context, name string, mtime time.Time) error {
 	if err := l.begin(ctx, "chtimes", name); err != nil {
 		return err

@@ -21,9 +21,9 @@ type Opener struct {
 }
 
 var (
-	_ backend.Opener  = (*Opener)(nil)
-	_ backend.FS      = (*FS)(nil)
-	_ backend.Chtimer = (*FS)(nil)
+	_ backend.Opener = (*Opener)(nil)
+	_ backend.FS     = (*FS)(nil)
+	_ backend.Lister = (*lister)(nil)
 )
 
 // New returns an Opener for the directory root, which must exist. Homes
@@ -57,7 +57,9 @@ func escapeError(r *os.Root) error {
 
 // Open returns a session confined to home, a clean absolute path below
 // the Opener's root, creating missing directories on the way. Symbolic
-// links may lead to the home only if they stay inside the root.
+// links may lead to the home only if they stay inside the root. A root
+// that has gone (removed, unmounted, I/O errors) fails with an error
+// wrapping backend.ErrUnavailable.
 func (o *Opener) Open(ctx context.Context, home string) (backend.FS, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -67,6 +69,11 @@ func (o *Opener) Open(ctx context.Context, home string) (backend.FS, error) {
 		return nil, err
 	}
 	if err := o.root.MkdirAll(rel, 0o755); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			// MkdirAll creates every directory below the root, so only
+			// the root itself can be missing: removed, or unmounted.
+			err = fmt.Errorf("%w: %w", backend.ErrUnavailable, err)
+		}
 		return nil, fmt.Errorf("create home %s: %w", home, mapErr(err, o.escape))
 	}
 	r, err := o.root.OpenRoot(rel)

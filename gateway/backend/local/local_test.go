@@ -93,7 +93,8 @@ func TestSymlinksDoNotEscape(t *testing.T) {
 			r.Close()
 			t.Errorf("Open(%q) succeeded and read %d bytes", name, len(b))
 		}
-		if _, err := alice.ReadDir(ctx, name); err == nil {
+		if l, err := alice.ReadDir(ctx, name); err == nil {
+			l.Close()
 			t.Errorf("ReadDir(%q) succeeded", name)
 		}
 		for _, mode := range []backend.WriteMode{backend.WriteReplace, backend.WriteExclusive, backend.WriteAppend, backend.WriteAt} {
@@ -104,10 +105,8 @@ func TestSymlinksDoNotEscape(t *testing.T) {
 				}
 			}
 		}
-		if ch, ok := alice.(backend.Chtimer); ok {
-			if err := ch.Chtimes(ctx, name, time.Unix(0, 0)); err == nil {
-				t.Errorf("Chtimes(%q) succeeded", name)
-			}
+		if err := alice.Chtimes(ctx, name, time.Unix(0, 0)); err == nil {
+			t.Errorf("Chtimes(%q) succeeded", name)
 		}
 	}
 	for _, name := range []string{"bob/x", "etc/x", "bobabs/x"} {
@@ -157,7 +156,7 @@ func TestSymlinksDoNotEscape(t *testing.T) {
 		t.Fatalf("Open through an inside link: %v", err)
 	}
 	r.Close()
-	infos, err := alice.ReadDir(ctx, ".")
+	infos, err := backend.ReadAll(ctx, alice, ".")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,6 +168,7 @@ func TestSymlinksDoNotEscape(t *testing.T) {
 		}
 	}
 	// Links that escape, loop or dangle are not listed at all.
+	slices.Sort(names)
 	if want := []string{"inner", "minelink", "sub"}; !slices.Equal(names, want) {
 		t.Errorf("ReadDir(.) = %q, want %q", names, want)
 	}
@@ -278,7 +278,7 @@ func TestTempFilesHidden(t *testing.T) {
 		if got := temps(); len(got) != 1 {
 			t.Fatalf("during upload temporaries on disk = %q, want one", got)
 		}
-		infos, err := alice.ReadDir(ctx, ".")
+		infos, err := backend.ReadAll(ctx, alice, ".")
 		if err != nil || len(infos) != 1 || infos[0].Name() != "f" {
 			t.Fatalf("ReadDir during upload = %v, %v; want only f", infos, err)
 		}
@@ -334,5 +334,53 @@ func TestProbeLeavesNothing(t *testing.T) {
 	o.Close()
 	if err := o.Probe(t.Context()); err == nil {
 		t.Errorf("Probe on a closed opener succeeded")
+	}
+}
+
+func TestOpenRootGone(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "root")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o, err := New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	if err := os.Remove(root); err != nil {
+		t.Fatal(err)
+	}
+	if fsys, err := o.Open(t.Context(), "/alice"); !errors.Is(err, backend.ErrUnavailable) {
+		if err == nil {
+			fsys.Close()
+		}
+		t.Errorf("Open with the root removed: %v, want ErrUnavailable", err)
+	}
+}
+
+// TestUsageWalk checks what Usage counts: regular files below the home,
+// not the targets of symbolic links (another home, a loop) nor the
+// backend's hidden temporaries.
+func TestUsageWalk(t *testing.T) {
+	root, _, alice := setup(t)
+	home := filepath.Join(root, "alice")
+	for name, size := range map[string]int{"a": 10, "d/b": 20, "d/e/c": 30, ".ftpsgw-upload-stale": 1000, "d/.ftpsgw-upload-x": 1000} {
+		p := filepath.Join(home, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, make([]byte, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	symlink(t, "../bob", filepath.Join(home, "bob"))
+	symlink(t, ".", filepath.Join(home, "d", "loop"))
+	symlink(t, "a", filepath.Join(home, "alias"))
+	u, err := alice.Usage(t.Context())
+	if want := (backend.Usage{Bytes: 60, Files: 3}); err != nil || u != want {
+		t.Errorf("Usage = %+v, %v; want %+v", u, err, want)
+	}
+	if alice.Caps(".").Has(backend.CapUsage) {
+		t.Errorf("local reports CapUsage, but Usage walks the tree")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"strings"
 	"syscall"
 
@@ -37,16 +36,13 @@ func checkName(name string) error {
 	return nil
 }
 
-// homeDir validates home (clean, absolute) and returns it relative to the
-// opener's root.
+// homeDir validates home with backend.CheckHome, refuses the reserved
+// prefix in it too, and returns it relative to the opener's root.
 func homeDir(home string) (string, error) {
-	if !strings.HasPrefix(home, "/") || path.Clean(home) != home {
-		return "", fmt.Errorf("home %q is not a clean absolute path: %w", home, fs.ErrInvalid)
+	rel, err := backend.CheckHome(home)
+	if err != nil || rel == "." {
+		return rel, err
 	}
-	if home == "/" {
-		return ".", nil
-	}
-	rel := home[1:]
 	if err := checkName(rel); err != nil {
 		return "", fmt.Errorf("home: %w", err)
 	}
@@ -71,6 +67,13 @@ func mapErr(err, escape error) error {
 			return fmt.Errorf("%w: %w", backend.ErrNotDir, err)
 		case syscall.ENAMETOOLONG, syscall.ELOOP, syscall.EINVAL:
 			return fmt.Errorf("%w: %w", fs.ErrInvalid, err)
+		case syscall.ENOSPC, syscall.EDQUOT:
+			return fmt.Errorf("%w: %w", backend.ErrNoSpace, err)
+		case syscall.EROFS:
+			return fmt.Errorf("%w: %w", fs.ErrPermission, err)
+		case syscall.EIO, syscall.ESTALE, syscall.ENOTCONN:
+			// A failing disk or a network filesystem that went away.
+			return fmt.Errorf("%w: %w", backend.ErrUnavailable, err)
 		}
 		return err
 	}

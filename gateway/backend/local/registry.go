@@ -1,0 +1,57 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/ftpsgw/ftpsgw/gateway/backend"
+)
+
+// TypeName is the backend type this package registers:
+// `backend "local" "NAME" { root = "/srv/ftp" }`.
+const TypeName = "local"
+
+func init() {
+	backend.Register(backend.Type{
+		Name:      TypeName,
+		NewConfig: func() backend.Config { return new(Config) },
+	})
+}
+
+// Config is the body of a local backend block.
+type Config struct {
+	// Root is the directory that holds the users' homes. A relative path
+	// is taken from the working directory; a missing directory is created
+	// (mode 0750) when the backend opens.
+	Root string `hcl:"root"`
+}
+
+var _ backend.Config = (*Config)(nil)
+
+// Validate implements backend.Config: root is required and, where it
+// exists, a directory. It only stats the path.
+func (c *Config) Validate(r backend.Reporter) {
+	if c.Root == "" {
+		r.Errorf("root", "root is required")
+		return
+	}
+	if fi, err := os.Stat(c.Root); err == nil && !fi.IsDir() {
+		r.Errorf("root", "root %s is not a directory", c.Root)
+	}
+}
+
+// Open implements backend.Config: it creates a missing root, then opens it
+// with New. log is not used; a local directory has nothing to report
+// beyond its errors.
+func (c *Config) Open(ctx context.Context, name string, _ hclog.Logger) (backend.Opener, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.Root, 0o750); err != nil {
+		return nil, fmt.Errorf("create root: %w", err)
+	}
+	return New(c.Root)
+}
