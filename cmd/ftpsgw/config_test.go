@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
@@ -16,6 +17,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/ftpsgw/ftpsgw/gateway"
 	"github.com/ftpsgw/ftpsgw/policy"
@@ -177,7 +181,28 @@ backend "sftp" "s" {
   private_key_file = "/nonexistent"
 }
 user "a" { password_hash = "` + demoHash + `" }
-`, 3, `Missing required argument: The argument "known_hosts_file" is required`},
+`, 3, `known_hosts_file is required: host key pinning is mandatory`},
+		{"mount overlap", `tls { source = "self_signed" }
+backend "local" "f" { root = "/tmp" }
+user "a" {
+  password_hash = "` + demoHash + `"
+  mount "/m" {
+    backend = "f"
+  }
+  mount "/m/n" {
+    backend = "f"
+  }
+}
+`, 8, `user "a": mount /m/n: overlaps mount /m`},
+		{"mount unknown backend", `tls { source = "self_signed" }
+backend "local" "f" { root = "/tmp" }
+group "g" {
+  mount "/m" {
+    backend = "nosuch"
+  }
+}
+user "a" { password_hash = "` + demoHash + `" }
+`, 5, `group "g": mount "/m": backend "nosuch" is not defined`},
 		{"user backend ambiguous", `tls { source = "self_signed" }
 backend "local" "f" { root = "/tmp" }
 backend "local" "g" { root = "/tmp" }
@@ -410,7 +435,7 @@ func TestQuickstartPassesCheckConfig(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 	s, _ := loadConfig(repoFile("deploy/examples/quickstart.hcl"))
-	if s.listen[0] != "127.0.0.1:2121" || s.tls.StateDir != "./state" || s.backends[0].Local.Root != "./data" ||
+	if s.listen[0] != "127.0.0.1:2121" || s.tls.StateDir != "./state" || s.backends[0].Type != "local" ||
 		s.gw.PassivePortMin != 50000 || s.gw.PassivePortMax != 50099 || s.metrics.Listen != "127.0.0.1:9121" {
 		t.Errorf("quickstart shape changed: %+v", s)
 	}
@@ -422,6 +447,26 @@ func TestQuickstartPassesCheckConfig(t *testing.T) {
 		t.Errorf("demo login: %v, %v", id, err)
 	}
 }
+
+// sshKey is an SSH key pair for example configs: the private key in
+// OpenSSH's format and a known_hosts line pinning its public half.
+var sshKey = func() (k struct{ private, knownHosts string }) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	blk, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		panic(err)
+	}
+	spub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		panic(err)
+	}
+	k.private = string(pem.EncodeToMemory(blk))
+	k.knownHosts = knownhosts.Line([]string{"sftp.internal:22"}, spub) + "\n"
+	return k
+}()
 
 // examplePath matches the absolute paths example configs name.
 var examplePath = regexp.MustCompile(`"(/(?:etc|var|srv)/[^"]*)"`)
@@ -445,7 +490,15 @@ func exampleCopy(t *testing.T, dir, name string) string {
 			continue
 		}
 		base := filepath.Base(p)
-		if strings.Contains(base, "key") || strings.Contains(base, "secret") || strings.HasPrefix(base, "id_") {
+		switch {
+		case strings.HasPrefix(base, "id_"):
+			writeFile(t, dir, p, sshKey.private, 0o600)
+			continue
+		case base == "known_hosts":
+			writeFile(t, dir, p, sshKey.knownHosts, 0o644)
+			continue
+		}
+		if strings.Contains(base, "key") || strings.Contains(base, "secret") {
 			writeFile(t, dir, p, "x", 0o600)
 		} else {
 			writeFile(t, dir, p, certPEM, 0o644)
@@ -479,15 +532,15 @@ func TestFullExamplePassesCheckConfig(t *testing.T) {
 	if code != 0 || !strings.HasSuffix(out, "config ok\n") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
-	// Only the expected warnings: the ignored acme block and the backend
-	// types this build cannot serve.
+	// Only the expected warnings: the ignored acme block and the two
+	// backend types this build cannot serve.
 	var warnings []string
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		if strings.Contains(l, ": warning: ") {
 			warnings = append(warnings, l)
 		}
 	}
-	if len(warnings) != 4 {
+	if len(warnings) != 3 {
 		t.Errorf("warnings:\n%s", strings.Join(warnings, "\n"))
 	}
 	s, _ := loadConfig(path)

@@ -5,9 +5,9 @@
 #
 # Validate a copy of it with: ftpsgw check-config -config full.hcl
 # It uses source = "file" for TLS; the acme block below shows the ACME keys
-# and is ignored (with a warning) until source = "acme". The sftp, s3 and
-# ftp backends are not available in this build: check-config accepts them
-# with a warning and serve refuses to start with them.
+# and is ignored (with a warning) until source = "acme". The s3 and ftp
+# backends are not available in this build: check-config accepts them with
+# a warning and serve refuses to start with them.
 
 server {
   listen              = ["0.0.0.0:21"]   # default
@@ -97,8 +97,12 @@ backend "sftp" "legacy" {
   address          = "sftp.internal:22"
   user             = "gateway"
   private_key_file = "/etc/ftpsgw/id_ed25519"
-  known_hosts_file = "/etc/ftpsgw/known_hosts"
+  known_hosts_file = "/etc/ftpsgw/known_hosts"  # required: host key pinning is mandatory
   root             = "/export"
+  max_connections  = 64                  # default
+  keepalive        = "30s"               # default
+  op_timeout       = "30s"               # default
+  concurrency      = 64                  # default: SFTP requests in flight per file
 }
 
 backend "s3" "archive" {
@@ -168,6 +172,10 @@ user "alice" {
   bandwidth {
     upload   = "20MiB/s"
     download = "50MiB/s"
+  }
+  mount "/archive" {                     # a virtual folder on another backend
+    backend = "legacy"
+    path    = "/exports/alice"           # default "/"
   }
 }
 
