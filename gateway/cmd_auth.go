@@ -193,6 +193,16 @@ func (s *session) cmdPASS(req request) {
 	}
 	user := s.userName
 	s.userName = ""
+	// A ban reaches connections opened before it: no password is checked
+	// while the address is banned, and the attempt still counts.
+	if banned, _ := s.srv.cfg.Defender.Banned(s.client); banned {
+		s.srv.cfg.Defender.Failure(s.client)
+		s.srv.obs.Login(LoginBanned, "")
+		s.log.Info("login refused", "user", user, "result", string(LoginBanned))
+		s.reply(530, "Login incorrect.")
+		s.closing.Store(true)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	id, err := s.srv.cfg.Policy().Authenticate(ctx, policy.LoginRequest{

@@ -29,6 +29,24 @@ func (s *session) statVisible(p vpath) (fs.FileInfo, error) {
 	return s.fs.Stat(ctx, p.name())
 }
 
+// statMeta is statVisible for the metadata commands (SIZE, MDTM, MLST):
+// names, sizes and times are what a listing shows, so they need list or
+// download on the path, and a path with neither answers as a denial
+// before the backend is touched.
+func (s *session) statMeta(p vpath) (fs.FileInfo, error) {
+	if !s.visible(p) {
+		return nil, errHidden
+	}
+	if !s.allowed(policy.PermList, p) {
+		if err := s.authorize(policy.PermDownload, p); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := s.opCtx()
+	defer cancel()
+	return s.fs.Stat(ctx, p.name())
+}
+
 func (s *session) cmdPWD(req request) {
 	s.reply(257, quote(s.cwd)+" is the current directory.")
 }
@@ -160,7 +178,7 @@ func (s *session) statRegular(arg string) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	fi, err := s.statVisible(p)
+	fi, err := s.statMeta(p)
 	if err == nil && !fi.Mode().IsRegular() {
 		err = errNotFile
 	}
@@ -308,7 +326,7 @@ func (s *session) cmdMLST(req request) {
 		s.fail(err)
 		return
 	}
-	fi, err := s.statVisible(p)
+	fi, err := s.statMeta(p)
 	if err != nil {
 		s.fail(err)
 		return
@@ -358,4 +376,10 @@ func (s *session) quotaKnown(lim policy.Limits) bool {
 		cancel()
 	}
 	return s.srv.cfg.Quotas.Known(s.ident.User)
+}
+
+// cmdSITE answers the SITE commands, none of which this gateway offers
+// (lftp's mirror sends SITE CHMOD): 502, so clients carry on.
+func (s *session) cmdSITE(req request) {
+	s.reply(502, "SITE command not implemented.")
 }

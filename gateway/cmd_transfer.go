@@ -165,6 +165,12 @@ func (pl *uploadPlan) check(written int64) error {
 // success, exclusively (failing if the name appears) for users who may
 // not overwrite, and always for STOU.
 func (s *session) planUpload(verb string, p vpath, offset int64, appendMode bool) (*uploadPlan, error) {
+	// A hidden path answers as a missing one before the backend is asked
+	// what is there (directory, file, its size).
+	if !s.visible(p) {
+		s.authorize(policy.PermUpload, p) // logs and counts the denial
+		return nil, errHidden
+	}
 	ctx, cancel := s.opCtx()
 	fi, err := s.fs.Stat(ctx, p.name())
 	cancel()
@@ -181,7 +187,9 @@ func (s *session) planUpload(verb string, p vpath, offset int64, appendMode bool
 	case appendMode && pl.exists:
 		pl.mode, pl.perm, pl.offset = backend.WriteAppend, policy.PermAppend, pl.oldSize
 	case appendMode:
-		pl.mode = backend.WriteAppend
+		// APPE creating a file creates it exclusively: another session's
+		// upload that appears meanwhile is not joined.
+		pl.mode = backend.WriteExclusive
 	case offset > 0 && !pl.exists:
 		return nil, fs.ErrNotExist
 	case offset > pl.oldSize:

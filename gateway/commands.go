@@ -38,6 +38,11 @@ type command struct {
 	// async: the handler may start a transfer whose goroutine reports
 	// the final reply code itself.
 	async bool
+	// usesRest: the command consumes the REST marker (RETR, STOR, APPE,
+	// STOU). The marker stays in effect across every other command (RFC
+	// 3659: PASV, EPSV, TYPE may come between) and is cleared after one
+	// of these, on REIN and by a new REST.
+	usesRest bool
 }
 
 // commands is the command table. Verbs not here answer 500.
@@ -61,6 +66,7 @@ func init() {
 		"USER": {run: (*session).cmdUSER, acc: accTLS, arg: argRequired},
 		"PASS": {run: (*session).cmdPASS, acc: accTLS, arg: argOptional},
 		"REIN": {run: (*session).cmdREIN, acc: accTLS, arg: argNone},
+		"SITE": {run: (*session).cmdSITE, acc: accLoggedIn, arg: argRequired},
 		// logged in: session parameters
 		"TYPE": {run: (*session).cmdTYPE, acc: accLoggedIn, arg: argRequired},
 		"MODE": {run: (*session).cmdMODE, acc: accLoggedIn, arg: argRequired},
@@ -94,11 +100,11 @@ func init() {
 		"EPRT": {run: (*session).cmdEPRT, acc: accLoggedIn, arg: argRequired},
 		"LIST": {run: (*session).cmdLIST, acc: accLoggedIn, arg: argOptional, async: true},
 		"NLST": {run: (*session).cmdNLST, acc: accLoggedIn, arg: argOptional, async: true},
-		"MLSD": {run: (*session).cmdMLSD, acc: accLoggedIn, arg: argOptional, pathArg: true, perm: policy.PermList, async: true},
-		"RETR": {run: (*session).cmdRETR, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermDownload, async: true},
-		"STOR": {run: (*session).cmdSTOR, acc: accLoggedIn, arg: argRequired, pathArg: true, async: true},
-		"APPE": {run: (*session).cmdAPPE, acc: accLoggedIn, arg: argRequired, pathArg: true, async: true},
-		"STOU": {run: (*session).cmdSTOU, acc: accLoggedIn, arg: argOptional, async: true},
+		"MLSD": {run: (*session).cmdMLSD, acc: accLoggedIn, arg: argOptional, async: true},
+		"RETR": {run: (*session).cmdRETR, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermDownload, async: true, usesRest: true},
+		"STOR": {run: (*session).cmdSTOR, acc: accLoggedIn, arg: argRequired, pathArg: true, async: true, usesRest: true},
+		"APPE": {run: (*session).cmdAPPE, acc: accLoggedIn, arg: argRequired, pathArg: true, async: true, usesRest: true},
+		"STOU": {run: (*session).cmdSTOU, acc: accLoggedIn, arg: argOptional, async: true, usesRest: true},
 		// logged in: digests (cmd_hash.go); async: a computation reports
 		// its own final reply, like a transfer
 		"HASH":    {run: (*session).cmdHASH, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermDownload, async: true},
@@ -119,6 +125,9 @@ func (s *session) dispatch(req request) (keep bool) {
 		return true
 	}
 	code := s.gate(c, req)
+	if code != 0 && c.usesRest {
+		s.restOffset = 0 // the transfer command was refused: the marker is spent
+	}
 	if code != 0 {
 		s.srv.obs.Command(req.verb, code)
 		return !s.closing.Load()
@@ -128,8 +137,8 @@ func (s *session) dispatch(req request) (keep bool) {
 	}
 	s.xferStarted = false
 	c.run(s, req)
-	if req.verb != "REST" {
-		s.restOffset = 0 // REST applies to the very next command only
+	if c.usesRest {
+		s.restOffset = 0
 	}
 	if !c.async || !s.xferStarted {
 		s.srv.obs.Command(req.verb, s.lastCode())

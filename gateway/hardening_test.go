@@ -1,0 +1,201 @@
+package gateway
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ftpsgw/ftpsgw/policy"
+)
+
+// dataCmd opens the data connection set up by an earlier PASV/EPSV
+// (addr), sends command and returns what arrived (downloads) or writes
+// send (uploads), then the final reply.
+func (c *ftpc) dataCmd(addr, command string, send []byte) ([]byte, int) {
+	c.t.Helper()
+	dc := c.openData(addr, "127.0.0.1")
+	defer dc.Close()
+	c.send("%s", command)
+	if code, msg := c.read(); code != 150 {
+		c.t.Fatalf("%s: %d %s, want 150", command, code, msg)
+	}
+	tc, err := c.tlsData(dc)
+	if err != nil {
+		c.t.Fatalf("%s: data TLS: %v", command, err)
+	}
+	var got []byte
+	if send != nil {
+		tc.Write(send)
+	} else {
+		got, _ = io.ReadAll(tc)
+	}
+	tc.Close()
+	code, _ := c.read()
+	return got, code
+}
+
+// TestRestSurvivesPassiveAndType: REST stays in effect until the transfer
+// command, whatever comes between, in the orders real clients use.
+func TestRestSurvivesPassiveAndType(t *testing.T) {
+	e := newEnv(t)
+	e.writeFile("alice/f.txt", "0123456789")
+	c := e.dial()
+	c.login("alice", alicePW)
+	orders := map[string]func() string{
+		"REST PASV":        func() string { c.expect(350, "REST 4"); return c.pasv() },
+		"PASV REST":        func() string { a := c.pasv(); c.expect(350, "REST 4"); return a },
+		"EPSV TYPE I REST": func() string { a := c.epsv(); c.expect(200, "TYPE I"); c.expect(350, "REST 4"); return a },
+	}
+	for name, setup := range orders {
+		got, code := c.dataCmd(setup(), "RETR f.txt", nil)
+		if code != 226 || string(got) != "456789" {
+			t.Errorf("%s RETR: %d %q, want 226 %q", name, code, got, "456789")
+		}
+		// The marker is spent: the next RETR starts at 0.
+		if got, _ := c.dataCmd(c.epsv(), "RETR f.txt", nil); string(got) != "0123456789" {
+			t.Errorf("%s: the next RETR got %q, want the whole file", name, got)
+		}
+	}
+	for name, setup := range orders {
+		e.writeFile("alice/u.txt", "0123456789")
+		if _, code := c.dataCmd(setup(), "STOR u.txt", []byte("abcd")); code != 226 {
+			t.Errorf("%s STOR: %d", name, code)
+		}
+		if b := e.file("alice/u.txt"); b != "0123abcd" {
+			t.Errorf("%s STOR resumed into %q, want %q", name, b, "0123abcd")
+		}
+	}
+	// Past the end: 554, and nothing is sent.
+	c.expect(350, "REST 11")
+	c.epsv()
+	if code, _ := c.cmd("RETR f.txt"); code != 554 {
+		t.Errorf("REST past the end: %d, want 554", code)
+	}
+	// REIN clears it.
+	c.expect(350, "REST 4")
+	c.expect(220, "REIN")
+	c.expect(331, "USER alice")
+	c.expect(230, "PASS %s", alicePW)
+	if got, _ := c.dataCmd(c.epsv(), "RETR f.txt", nil); string(got) != "0123456789" {
+		t.Errorf("after REIN: %q, want the whole file", got)
+	}
+}
+
+// TestHiddenPathUploadIsNoOracle: STOR and APPE on hidden paths answer as
+// for a missing path, whatever is there.
+func TestHiddenPathUploadIsNoOracle(t *testing.T) {
+	e := newEnv(t)
+	os.MkdirAll(filepath.Join(e.root, "carol/secret/deep"), 0o755)
+	c := e.dial()
+	c.login("carol", carolPW)
+	_, wantCode, wantMsg := c.transfer("STOR /incoming/missing/x.txt", []byte("x"))
+	for _, cmd := range []string{
+		"STOR /secret/deep", "STOR /secret/plans.txt/x", "APPE /secret/plans.txt", "STOR /secret/nothing.txt",
+	} {
+		_, code, msg := c.transfer(cmd, []byte("x"))
+		if code != wantCode || msg != wantMsg {
+			t.Errorf("%s = %d %q, want %d %q (as for a missing path)", cmd, code, msg, wantCode, wantMsg)
+		}
+	}
+	for _, off := range []string{"REST 5", "REST 7"} {
+		c.epsv()
+		c.expect(350, "%s", off)
+		if code, msg := c.cmd("STOR /secret/plans.txt"); code != wantCode || msg != wantMsg {
+			t.Errorf("%s STOR hidden = %d %q, want %d %q", off, code, msg, wantCode, wantMsg)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(e.root, "carol/secret/plans.txt")); string(b) != "hidden" {
+		t.Errorf("hidden file changed: %q", b)
+	}
+}
+
+// TestMetadataNeedsListOrDownload: on a path where a rule gives only
+// upload, SIZE, MDTM and MLST are refused like LIST.
+func TestMetadataNeedsListOrDownload(t *testing.T) {
+	e := newEnv(t)
+	e.writeFile("carol/drop/in.txt", "12345")
+	cfg := testPolicyConfig(t)
+	cfg.Users[2].Rules = append(cfg.Users[2].Rules, policy.RuleConfig{Path: "/drop/**", Permissions: []string{"upload"}})
+	e.setPolicy(cfg)
+	c := e.dial()
+	c.login("carol", carolPW)
+	for _, cmd := range []string{"SIZE /drop/in.txt", "MDTM /drop/in.txt", "MLST /drop/in.txt"} {
+		if code, msg := c.cmd("%s", cmd); code != 550 || strings.Contains(msg, "5") {
+			t.Errorf("%s on an upload-only path = %d %q, want 550", cmd, code, msg)
+		}
+	}
+	// With list or download it answers.
+	if code, msg := c.cmd("SIZE /pub/readme.txt"); code != 213 || msg != "6" {
+		t.Errorf("SIZE with download = %d %q", code, msg)
+	}
+}
+
+func TestSiteAnswers502(t *testing.T) {
+	e := newEnv(t)
+	c := e.dial()
+	c.login("alice", alicePW)
+	if code, _ := c.cmd("SITE CHMOD 644 x"); code != 502 {
+		t.Errorf("SITE CHMOD = %d, want 502", code)
+	}
+}
+
+// TestBanReachesOpenConnections: a connection opened before its address
+// was banned cannot log in with the right password afterwards.
+func TestBanReachesOpenConnections(t *testing.T) {
+	e := newEnv(t)
+	open := func() *ftpc {
+		c := e.dial()
+		c.banner()
+		c.authTLS()
+		c.expect(331, "USER alice")
+		return c
+	}
+	early := open()
+	for i := 0; i < 8; i++ {
+		c := open()
+		c.cmd("PASS wrong-%d", i)
+		if banned, _ := e.srv.cfg.Defender.Banned(mustAddr("127.0.0.1")); banned {
+			break
+		}
+	}
+	if banned, _ := e.srv.cfg.Defender.Banned(mustAddr("127.0.0.1")); !banned {
+		t.Fatal("no ban after repeated failures")
+	}
+	if code, _ := early.cmd("PASS %s", alicePW); code != 530 {
+		t.Errorf("right password on a connection opened before the ban = %d, want 530", code)
+	}
+}
+
+// TestAppendCreatesExclusively: an APPE that creates a file does not join
+// a file that appears meanwhile.
+func TestAppendCreatesExclusively(t *testing.T) {
+	e := newEnv(t)
+	c := e.dial()
+	c.login("alice", alicePW)
+	addr := c.epsv()
+	dc := c.openData(addr, "127.0.0.1")
+	defer dc.Close()
+	c.send("APPE new.txt")
+	if code, msg := c.read(); code != 150 {
+		t.Fatalf("APPE: %d %s", code, msg)
+	}
+	// Another session creates the file before the data arrives.
+	e.writeFile("alice/new.txt", "someone else's")
+	tc, err := c.tlsData(dc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.Write([]byte("mine"))
+	tc.Close()
+	if code, _ := c.read(); code == 226 {
+		b := e.file("alice/new.txt")
+		if strings.Contains(b, "someone") && strings.Contains(b, "mine") {
+			t.Errorf("APPE joined another upload: %q", b)
+		}
+	}
+	if b := e.file("alice/new.txt"); b != "someone else's" {
+		t.Errorf("the other file was changed: %q", b)
+	}
+}
