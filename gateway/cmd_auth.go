@@ -177,6 +177,7 @@ func (s *session) cmdREIN(req request) {
 	s.logout()
 	s.ascii, s.restOffset, s.epsvAll = false, 0, false
 	s.setState(stateTLS)
+	s.srv.setPreauth(s, true)
 	s.reply(220, "Ready for a new user.")
 }
 
@@ -302,6 +303,7 @@ func (s *session) loginOK(ctx context.Context, id *policy.Identity) error {
 	s.srv.cfg.Defender.Success(s.client)
 	s.failures = 0
 	s.setState(stateLoggedIn)
+	s.srv.setPreauth(s, false)
 	s.log = s.log.With("user", id.User)
 	s.initQuota(ctx, lim)
 	s.srv.obs.Login(LoginOK, id.User)

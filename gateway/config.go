@@ -52,6 +52,15 @@ type Config struct {
 	DataTimeout      time.Duration // waiting for a data connection; default 30s
 	MaxSessions      int           // default 2000
 	MaxSessionsPerIP int           // default 32
+	// MaxPreauth caps the connections that have not logged in yet, so
+	// idle pre-login connections cannot take every session slot; default
+	// (0) half of MaxSessions. MaxPreauthPerIP is the same per client
+	// address; default (0) 64, so many clients behind one NAT get in.
+	// At a cap the newest connection is refused (421): the login timeout
+	// already ends the oldest, and refusing never cuts a client that is
+	// about to log in.
+	MaxPreauth      int
+	MaxPreauthPerIP int
 
 	// AllowClearData is tls.require = "login": after an encrypted login,
 	// PROT C data connections are allowed. False (the default) is "all".
@@ -110,6 +119,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxSessionsPerIP == 0 {
 		c.MaxSessionsPerIP = 32
+	}
+	if c.MaxPreauth == 0 {
+		c.MaxPreauth = max(1, c.MaxSessions/2)
+	}
+	if c.MaxPreauthPerIP == 0 {
+		c.MaxPreauthPerIP = 64
 	}
 	if c.PassivePortMin == 0 && c.PassivePortMax == 0 {
 		c.PassivePortMin, c.PassivePortMax = 50000, 50999

@@ -65,6 +65,7 @@ type session struct {
 	failures int
 
 	quotaTried time.Time // last usage measurement attempt (initQuota)
+	preauth    bool      // counted as not logged in; guarded by srv.mu
 
 	ascii      bool
 	restOffset int64

@@ -199,3 +199,40 @@ func TestAppendCreatesExclusively(t *testing.T) {
 		t.Errorf("the other file was changed: %q", b)
 	}
 }
+
+// TestPreauthCap: connections that have not logged in are capped apart
+// from the session limit, globally and per address, so idle pre-login
+// connections cannot lock logged-in users out.
+func TestPreauthCap(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxSessions = 6; c.MaxPreauthPerIP = 2 })
+	idle := func(src string) (*ftpc, int) {
+		c := e.dialFrom(src)
+		code, _ := c.read()
+		return c, code
+	}
+	// Per address: two pre-login connections from 127.0.0.2, not three.
+	idle("127.0.0.2")
+	idle("127.0.0.2")
+	if _, code := idle("127.0.0.2"); code != 421 {
+		t.Errorf("third pre-login connection from one address: %d, want 421", code)
+	}
+	// Globally: half of max_sessions, 3.
+	first, code := idle("127.0.0.3")
+	if code != 220 {
+		t.Fatalf("pre-login connection from another address: %d", code)
+	}
+	if _, code := idle("127.0.0.4"); code != 421 {
+		t.Errorf("pre-login connection past max_preauth: %d, want 421", code)
+	}
+	// A login frees its pre-login slot: the next client gets in.
+	first.authTLS()
+	first.expect(200, "PBSZ 0")
+	first.expect(200, "PROT P")
+	first.expect(331, "USER alice")
+	first.expect(230, "PASS %s", alicePW)
+	c, code := idle("127.0.0.5")
+	if code != 220 {
+		t.Errorf("after a login freed a pre-login slot: %d, want 220", code)
+	}
+	c.conn.Close()
+}

@@ -33,7 +33,7 @@ func TestUTF8NamesEndToEnd(t *testing.T) {
 }
 
 func TestGlobalMaxSessions(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.MaxSessions = 2 })
+	e := newEnv(t, func(c *Config) { c.MaxSessions, c.MaxPreauth = 2, 2 })
 	a, b := e.dial(), e.dialFrom("127.0.0.2")
 	a.banner()
 	b.banner()

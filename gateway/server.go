@@ -41,6 +41,8 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	sessions  map[*session]struct{}
 	perIP     map[netip.Addr]int
+	preauth   int                // sessions not logged in
+	preIP     map[netip.Addr]int // the same per client address
 	perUser   map[string]int
 
 	wg sync.WaitGroup // one per session
@@ -61,6 +63,7 @@ func New(cfg Config) (*Server, error) {
 		listeners:      make(map[net.Listener]struct{}),
 		sessions:       make(map[*session]struct{}),
 		perIP:          make(map[netip.Addr]int),
+		preIP:          make(map[netip.Addr]int),
 		perUser:        make(map[string]int),
 	}
 	return s, nil
@@ -153,12 +156,14 @@ func (s *Server) newSession(c net.Conn, client netip.Addr, implicit bool) (*sess
 	if s.inShutdown.Load() {
 		return nil, RejectShutdown
 	}
-	if len(s.sessions) >= s.cfg.MaxSessions || s.perIP[client] >= s.cfg.MaxSessionsPerIP {
+	if len(s.sessions) >= s.cfg.MaxSessions || s.perIP[client] >= s.cfg.MaxSessionsPerIP ||
+		s.preauth >= s.cfg.MaxPreauth || s.preIP[client] >= s.cfg.MaxPreauthPerIP {
 		return nil, RejectLimit
 	}
 	sess := newSession(s, c, client, implicit, s.newID())
 	s.sessions[sess] = struct{}{}
 	s.perIP[client]++
+	s.setPreauthLocked(sess, true)
 	s.wg.Add(1)
 	return sess, ""
 }
@@ -178,6 +183,7 @@ func (s *Server) removeSession(sess *session) {
 	if s.perIP[sess.client]--; s.perIP[sess.client] <= 0 {
 		delete(s.perIP, sess.client)
 	}
+	s.setPreauthLocked(sess, false)
 	if sess.counted != "" {
 		if s.perUser[sess.counted]--; s.perUser[sess.counted] <= 0 {
 			delete(s.perUser, sess.counted)
@@ -185,6 +191,30 @@ func (s *Server) removeSession(sess *session) {
 	}
 	s.mu.Unlock()
 	s.wg.Done()
+}
+
+// setPreauth moves a session into or out of the pre-login count (login
+// leaves it, REIN enters it again).
+func (s *Server) setPreauth(sess *session, pre bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setPreauthLocked(sess, pre)
+}
+
+func (s *Server) setPreauthLocked(sess *session, pre bool) {
+	if sess.preauth == pre {
+		return
+	}
+	sess.preauth = pre
+	if pre {
+		s.preauth++
+		s.preIP[sess.client]++
+		return
+	}
+	s.preauth--
+	if s.preIP[sess.client]--; s.preIP[sess.client] <= 0 {
+		delete(s.preIP, sess.client)
+	}
 }
 
 // claimUser counts one more session for user unless max (0: unlimited)

@@ -133,10 +133,14 @@ func TestRESTResumesBothWays(t *testing.T) {
 	if got := string(c.get("r.txt")); got != "456789" {
 		t.Errorf("REST RETR: %q", got)
 	}
-	// REST applies to the next command only: EPSV in between clears it.
+	// REST stays in effect across the EPSV before the RETR, and is spent
+	// by it.
 	c.expect(350, "REST 4")
+	if got := string(c.get("r.txt")); got != "456789" {
+		t.Errorf("REST lost across EPSV: %q", got)
+	}
 	if got := string(c.get("r.txt")); got != "0123456789" {
-		t.Errorf("REST leaked past EPSV: %q", got)
+		t.Errorf("REST leaked past its RETR: %q", got)
 	}
 	e.writeFile("alice/part.bin", "abcdeXXXX")
 	c.rest = 5

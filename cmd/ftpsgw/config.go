@@ -44,6 +44,8 @@ type serverBlock struct {
 	DataTimeout      string              `hcl:"data_timeout,optional"`
 	MaxSessions      int                 `hcl:"max_sessions,optional"`
 	MaxSessionsPerIP int                 `hcl:"max_sessions_per_ip,optional"`
+	MaxPreauth       int                 `hcl:"max_preauth,optional"`
+	MaxPreauthPerIP  int                 `hcl:"max_preauth_per_ip,optional"`
 	DrainTimeout     string              `hcl:"drain_timeout,optional"`
 	HashMaxSize      string              `hcl:"hash_max_size,optional"` // largest file HASH reads
 	AllowFrom        []string            `hcl:"allow_from,optional"`    // global CIDR allow-list

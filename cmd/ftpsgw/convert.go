@@ -241,12 +241,14 @@ func (c *converter) server(b *serverBlock) {
 	s.gw.IdleTimeout = c.dur(r, "idle_timeout", b.IdleTimeout, 0)
 	s.gw.DataTimeout = c.dur(r, "data_timeout", b.DataTimeout, 0)
 	s.drain = c.dur(r, "drain_timeout", b.DrainTimeout, defaultDrainTimeout)
-	for key, n := range map[string]int{"max_sessions": b.MaxSessions, "max_sessions_per_ip": b.MaxSessionsPerIP} {
+	for key, n := range map[string]int{"max_sessions": b.MaxSessions, "max_sessions_per_ip": b.MaxSessionsPerIP,
+		"max_preauth": b.MaxPreauth, "max_preauth_per_ip": b.MaxPreauthPerIP} {
 		if n < 0 {
 			c.probs.add(c.loc.attr(r, key), "%s: must not be negative", key)
 		}
 	}
 	s.gw.MaxSessions, s.gw.MaxSessionsPerIP = b.MaxSessions, b.MaxSessionsPerIP
+	s.gw.MaxPreauth, s.gw.MaxPreauthPerIP = b.MaxPreauth, b.MaxPreauthPerIP
 	s.gw.HashMaxSize = c.size(r, "hash_max_size", b.HashMaxSize)
 	s.pol.Network.AllowFrom = c.prefixes(r, "allow_from", b.AllowFrom)
 	s.pol.Network.DenyFrom = c.prefixes(r, "deny_from", b.DenyFrom)
