@@ -135,7 +135,11 @@ func (s *session) eachLine(ctx context.Context, p vpath, fi fs.FileInfo, format 
 	for {
 		batch, err := l.Next(ctx, backend.ListBatch)
 		for _, e := range batch {
-			if !listing.SafeName(e.Name()) || !s.visible(p.child(e.Name())) {
+			if !listing.SafeName(e.Name()) {
+				s.log.Info("listing entry left out: control bytes or invalid UTF-8", "dir", p.String(), "name", strconv.Quote(e.Name()))
+				continue
+			}
+			if !s.visible(p.child(e.Name())) {
 				continue
 			}
 			if err := emit(format(s, p, e, now)); err != nil {

@@ -43,6 +43,9 @@ type command struct {
 	// 3659: PASV, EPSV, TYPE may come between) and is cleared after one
 	// of these, on REIN and by a new REST.
 	usesRest bool
+	// audit: the command changes the storage; dispatch writes one audit
+	// line for it, whatever its outcome (transfers have their own line).
+	audit bool
 }
 
 // commands is the command table. Verbs not here answer 500.
@@ -66,7 +69,7 @@ func init() {
 		"USER": {run: (*session).cmdUSER, acc: accTLS, arg: argRequired},
 		"PASS": {run: (*session).cmdPASS, acc: accTLS, arg: argOptional},
 		"REIN": {run: (*session).cmdREIN, acc: accTLS, arg: argNone},
-		"SITE": {run: (*session).cmdSITE, acc: accLoggedIn, arg: argRequired},
+		"SITE": {run: (*session).cmdSITE, acc: accLoggedIn, arg: argRequired, audit: true},
 		// logged in: session parameters
 		"TYPE": {run: (*session).cmdTYPE, acc: accLoggedIn, arg: argRequired},
 		"MODE": {run: (*session).cmdMODE, acc: accLoggedIn, arg: argRequired},
@@ -82,16 +85,16 @@ func init() {
 		"XCWD": {run: (*session).cmdCWD, acc: accLoggedIn, arg: argRequired, pathArg: true},
 		"CDUP": {run: (*session).cmdCDUP, acc: accLoggedIn, arg: argNone},
 		"XCUP": {run: (*session).cmdCDUP, acc: accLoggedIn, arg: argNone},
-		"MKD":  {run: (*session).cmdMKD, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermMkdir},
-		"XMKD": {run: (*session).cmdMKD, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermMkdir},
-		"RMD":  {run: (*session).cmdRMD, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermRmdir},
-		"XRMD": {run: (*session).cmdRMD, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermRmdir},
-		"DELE": {run: (*session).cmdDELE, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermDelete},
+		"MKD":  {run: (*session).cmdMKD, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermMkdir, audit: true},
+		"XMKD": {run: (*session).cmdMKD, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermMkdir, audit: true},
+		"RMD":  {run: (*session).cmdRMD, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermRmdir, audit: true},
+		"XRMD": {run: (*session).cmdRMD, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermRmdir, audit: true},
+		"DELE": {run: (*session).cmdDELE, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermDelete, audit: true},
 		"RNFR": {run: (*session).cmdRNFR, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermRename},
-		"RNTO": {run: (*session).cmdRNTO, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermRename},
+		"RNTO": {run: (*session).cmdRNTO, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermRename, audit: true},
 		"SIZE": {run: (*session).cmdSIZE, acc: accLoggedIn, arg: argRequired, pathArg: true},
 		"MDTM": {run: (*session).cmdMDTM, acc: accLoggedIn, arg: argRequired, pathArg: true},
-		"MFMT": {run: (*session).cmdMFMT, acc: accLoggedIn, arg: argRequired},
+		"MFMT": {run: (*session).cmdMFMT, acc: accLoggedIn, arg: argRequired, audit: true},
 		"MLST": {run: (*session).cmdMLST, acc: accLoggedIn, arg: argOptional, pathArg: true},
 		// logged in: data connections and transfers
 		"PASV": {run: (*session).cmdPASV, acc: accLoggedIn, arg: argNone},
@@ -136,7 +139,11 @@ func (s *session) dispatch(req request) (keep bool) {
 		s.renameFrom = nil
 	}
 	s.xferStarted = false
+	s.verb = req.verb
 	c.run(s, req)
+	if c.audit {
+		s.auditLine(req)
+	}
 	if c.usesRest {
 		s.restOffset = 0
 	}
@@ -203,7 +210,7 @@ func (s *session) authorize(perm policy.Perm, p vpath) error {
 		return nil
 	}
 	s.srv.obs.Denied(permName(perm), s.ident.User)
-	s.log.Info("denied", "user", s.ident.User, "operation", permName(perm), "path", p.String(), "rule", d.Reason)
+	s.log.Info("denied", "command", s.verb, "operation", permName(perm), "path", p.String(), "rule", d.Reason)
 	if d.Hidden {
 		return errHidden
 	}
@@ -243,4 +250,24 @@ func permName(p policy.Perm) string {
 		return "rmdir"
 	}
 	return "other"
+}
+
+// auditLine writes the one line of a command that changes the storage:
+// the session's id, user and client come with the session's logger; the
+// command, the virtual path and the outcome (the reply code) are added.
+func (s *session) auditLine(req request) {
+	arg := req.arg
+	if req.verb == "MFMT" || req.verb == "SITE" {
+		_, arg, _ = strings.Cut(arg, " ") // MFMT TIME PATH; SITE SUB ARGS
+	}
+	path := arg
+	if p, err := resolve(s.cwd, arg); err == nil {
+		path = p.String()
+	}
+	code := s.lastCode()
+	outcome := "ok"
+	if code >= 400 {
+		outcome = "failed"
+	}
+	s.log.Info("audit", "command", req.verb, "path", path, "outcome", outcome, "code", code)
 }

@@ -66,6 +66,7 @@ type session struct {
 
 	quotaTried time.Time // last usage measurement attempt (initQuota)
 	preauth    bool      // counted as not logged in; guarded by srv.mu
+	verb       string    // the command being run, for log lines
 
 	ascii      bool
 	restOffset int64

@@ -1,11 +1,14 @@
 package gateway
 
 import (
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/ftpsgw/ftpsgw/policy"
 )
@@ -235,4 +238,78 @@ func TestPreauthCap(t *testing.T) {
 		t.Errorf("after a login freed a pre-login slot: %d, want 220", code)
 	}
 	c.conn.Close()
+}
+
+// TestAuditLines: every command that changes the storage writes one JSON
+// line with the session, user, client, command, virtual path and outcome.
+func TestAuditLines(t *testing.T) {
+	var buf lockedBuffer
+	logger := hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Info, JSONFormat: true})
+	e := newEnv(t, func(c *Config) { c.Logger = logger })
+	c := e.dial()
+	c.login("alice", alicePW)
+	c.put("a.txt", []byte("a"))
+	c.expect(257, "MKD d")
+	c.expect(213, "MFMT 20200102030405 a.txt")
+	c.expect(350, "RNFR a.txt")
+	c.expect(250, "RNTO d/b.txt")
+	c.expect(250, "DELE d/b.txt")
+	c.expect(250, "RMD d")
+	c.expect(550, "RMD d")
+	c.expect(221, "QUIT")
+	waitFor(t, func() bool { return e.srv.Sessions() == 0 })
+	type line struct {
+		Msg     string `json:"@message"`
+		Command string `json:"command"`
+		Path    string `json:"path"`
+		Outcome string `json:"outcome"`
+		User    string `json:"user"`
+		ConnID  string `json:"conn_id"`
+		Remote  string `json:"remote_addr"`
+	}
+	var got []string
+	for _, l := range strings.Split(buf.String(), "\n") {
+		var ln line
+		if json.Unmarshal([]byte(l), &ln) != nil || ln.Msg != "audit" {
+			continue
+		}
+		if ln.User != "alice" || ln.ConnID == "" || ln.Remote != "127.0.0.1" {
+			t.Errorf("audit line without its session: %s", l)
+		}
+		got = append(got, ln.Command+" "+ln.Path+" "+ln.Outcome)
+	}
+	want := []string{"MKD /d ok", "MFMT /a.txt ok", "RNTO /d/b.txt ok", "DELE /d/b.txt ok", "RMD /d ok", "RMD /d failed"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("audit lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestListingLeavesOutControlBytes: names with ESC or invalid UTF-8 on the
+// storage never reach a listing raw.
+func TestListingLeavesOutControlBytes(t *testing.T) {
+	e := newEnv(t)
+	e.writeFile("alice/ok.txt", "x")
+	e.writeFile("alice/esc\x1b[31m.txt", "x")
+	e.writeFile("alice/bad\xff.txt", "x")
+	c := e.dial()
+	c.login("alice", alicePW)
+	for _, cmd := range []string{"LIST", "NLST", "MLSD"} {
+		out, code, _ := c.transfer(cmd, nil)
+		if code != 226 || !strings.Contains(string(out), "ok.txt") {
+			t.Errorf("%s: %d %q", cmd, code, out)
+		}
+		if strings.ContainsAny(string(out), "\x1b\xff") {
+			t.Errorf("%s sent a raw control byte or invalid UTF-8: %q", cmd, out)
+		}
+	}
+}
+
+func TestRmdNotEmptyReply(t *testing.T) {
+	e := newEnv(t)
+	e.writeFile("alice/d/f.txt", "x")
+	c := e.dial()
+	c.login("alice", alicePW)
+	if code, msg := c.cmd("RMD d"); code != 550 || msg != "Directory not empty." {
+		t.Errorf("RMD of a non-empty directory = %d %q", code, msg)
+	}
 }

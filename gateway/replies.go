@@ -82,10 +82,10 @@ func replyFor(err error) reply {
 		return replyDenied
 	case errors.Is(err, errBadPath), errors.Is(err, fs.ErrInvalid):
 		return replyBadName
+	case errors.Is(err, backend.ErrNotEmpty): // before ErrExist: ENOTEMPTY is both
+		return replyNotEmpty
 	case errors.Is(err, fs.ErrExist):
 		return replyExists
-	case errors.Is(err, backend.ErrNotEmpty):
-		return replyNotEmpty
 	case errors.Is(err, backend.ErrIsDir):
 		return replyIsDir
 	case errors.Is(err, backend.ErrNotDir):

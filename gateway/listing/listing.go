@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // sixMonths is the age beyond which ls shows the year instead of the time
@@ -15,7 +16,15 @@ const sixMonths = 15778476 * time.Second
 // contains no CR, LF or NUL. Callers should omit entries for which it is
 // false rather than show a mangled name the client cannot use.
 func SafeName(name string) bool {
-	return !strings.ContainsAny(name, "\r\n\x00")
+	if !utf8.ValidString(name) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c == 0x7f {
+			return false // CR, LF, NUL, ESC and the other control bytes
+		}
+	}
+	return true
 }
 
 // sanitize replaces the bytes that would break the line structure.
