@@ -100,3 +100,32 @@ func Reserved(name string) bool {
 	_, ok := Lookup(name)
 	return !ok && reserved[name]
 }
+
+// Credentials are a login's own name and password, handed to backends that
+// log in to their storage as the user (an upstream FTP server with
+// credentials = "passthrough"). They are only ever passed after the
+// client's encrypted login and never logged.
+type Credentials struct {
+	User     string
+	Password string
+}
+
+// CredentialOpener is implemented by Openers that open sessions with the
+// user's own credentials. The gateway calls OpenAs instead of Open when the
+// Opener implements it and reports NeedsCredentials.
+type CredentialOpener interface {
+	Opener
+	// NeedsCredentials reports whether sessions must be opened with OpenAs.
+	NeedsCredentials() bool
+	// OpenAs is Open, logging in to the storage as cred says. A refused
+	// login wraps fs.ErrPermission.
+	OpenAs(ctx context.Context, home string, cred Credentials) (FS, error)
+}
+
+// Authenticator is implemented by Openers whose storage can check a
+// user's password itself (an upstream FTP server as the authentication
+// source, `auth "upstream"`). A wrong password wraps fs.ErrPermission; an
+// unreachable storage wraps ErrUnavailable.
+type Authenticator interface {
+	Authenticate(ctx context.Context, cred Credentials) error
+}
