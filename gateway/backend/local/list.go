@@ -96,6 +96,9 @@ func (d *lister) infos(entries []fs.DirEntry) []fs.FileInfo {
 		var fi fs.FileInfo
 		var err error
 		if e.Type()&fs.ModeSymlink != 0 {
+			if !d.fs.follow {
+				continue
+			}
 			fi, err = d.fs.root.Stat(path.Join(d.name, e.Name()))
 		} else {
 			fi, err = e.Info()

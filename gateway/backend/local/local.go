@@ -18,6 +18,12 @@ import (
 type Opener struct {
 	root   *os.Root
 	escape error // the error os.Root reports for a path leaving the root
+
+	// FollowSymlinks makes sessions follow symbolic links that stay inside
+	// their home. Off by default: a link is then invisible in listings and
+	// answers as missing, so no link can lead a path around a rule that
+	// hides its target. Set it before the first Open.
+	FollowSymlinks bool
 }
 
 var (
@@ -80,7 +86,7 @@ func (o *Opener) Open(ctx context.Context, home string) (backend.FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open home %s: %w", home, mapErr(err, o.escape))
 	}
-	return &FS{root: r, escape: o.escape}, nil
+	return &FS{root: r, escape: o.escape, follow: o.FollowSymlinks}, nil
 }
 
 // Probe writes a small hidden file in the root, reads it back and removes
@@ -123,6 +129,7 @@ func (o *Opener) Close() error {
 type FS struct {
 	root      *os.Root
 	escape    error
+	follow    bool // follow symbolic links (inside the home)
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -135,6 +142,36 @@ func (l *FS) begin(ctx context.Context, op string, names ...string) error {
 	for _, n := range names {
 		if err := checkName(n); err != nil {
 			return fmt.Errorf("%s: %w", op, err)
+		}
+		if err := l.noLinks(n); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	return nil
+}
+
+// errLink answers a name that passes through a symbolic link when links
+// are not followed: as a missing path, the way listings leave links out.
+var errLink = fmt.Errorf("symbolic link not followed: %w", fs.ErrNotExist)
+
+// noLinks refuses a name any element of which is a symbolic link, unless
+// links are followed. Rules judge the path a client names, and a link
+// inside the home would let that path reach a hidden one. A missing
+// element ends the check: what does not exist is no link.
+func (l *FS) noLinks(name string) error {
+	if l.follow || name == "." {
+		return nil
+	}
+	for i := 0; i <= len(name); i++ {
+		if i < len(name) && name[i] != '/' {
+			continue
+		}
+		fi, err := l.root.Lstat(name[:i])
+		if err != nil {
+			return nil
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return errLink
 		}
 	}
 	return nil

@@ -32,11 +32,18 @@ func TestNewRejectsBadRoot(t *testing.T) {
 // and alice's session.
 func setup(t *testing.T) (root string, o *Opener, alice backend.FS) {
 	t.Helper()
+	return setupWith(t, false)
+}
+
+// setupWith is setup with symbolic links followed inside the home or not.
+func setupWith(t *testing.T, follow bool) (root string, o *Opener, alice backend.FS) {
+	t.Helper()
 	root = t.TempDir()
 	o, err := New(root)
 	if err != nil {
 		t.Fatal(err)
 	}
+	o.FollowSymlinks = follow
 	t.Cleanup(func() { o.Close() })
 	alice, err = o.Open(t.Context(), "/alice")
 	if err != nil {
@@ -60,7 +67,7 @@ func symlink(t *testing.T, target, link string) {
 }
 
 func TestSymlinksDoNotEscape(t *testing.T) {
-	root, _, alice := setup(t)
+	root, _, alice := setupWith(t, true)
 	home := filepath.Join(root, "alice")
 	ctx := t.Context()
 	if err := os.Mkdir(filepath.Join(home, "sub"), 0o755); err != nil {
@@ -300,7 +307,7 @@ func TestTempFilesHidden(t *testing.T) {
 }
 
 func TestExclusiveDoesNotFollowDanglingLink(t *testing.T) {
-	root, _, alice := setup(t)
+	root, _, alice := setupWith(t, true)
 	home := filepath.Join(root, "alice")
 	// A dangling link's name is taken: an exclusive upload must not replace
 	// the link nor create its target.
@@ -382,5 +389,44 @@ func TestUsageWalk(t *testing.T) {
 	}
 	if alice.Caps(".").Has(backend.CapUsage) {
 		t.Errorf("local reports CapUsage, but Usage walks the tree")
+	}
+}
+
+// TestSymlinksNotFollowedByDefault: a link inside the home is invisible
+// and answers as missing, so "shared/plink -> ../private" cannot reach a
+// path that a rule hides.
+func TestSymlinksNotFollowedByDefault(t *testing.T) {
+	root, _, alice := setup(t)
+	home := filepath.Join(root, "alice")
+	ctx := t.Context()
+	os.MkdirAll(filepath.Join(home, "private"), 0o755)
+	os.MkdirAll(filepath.Join(home, "shared"), 0o755)
+	os.WriteFile(filepath.Join(home, "private", "p.txt"), []byte("hidden"), 0o644)
+	symlink(t, "../private", filepath.Join(home, "shared", "plink"))
+	symlink(t, "private/p.txt", filepath.Join(home, "flink"))
+	for _, name := range []string{"shared/plink", "shared/plink/p.txt", "flink"} {
+		if _, err := alice.Stat(ctx, name); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Stat(%q) = %v, want fs.ErrNotExist", name, err)
+		}
+		if _, err := alice.Open(ctx, name, 0); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Open(%q) = %v, want fs.ErrNotExist", name, err)
+		}
+	}
+	if err := alice.Remove(ctx, "shared/plink/p.txt"); err == nil {
+		t.Error("Remove through a link succeeded")
+	}
+	for _, dir := range []string{"shared", "."} {
+		infos, err := backend.ReadAll(ctx, alice, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, fi := range infos {
+			if fi.Name() == "plink" || fi.Name() == "flink" {
+				t.Errorf("listing of %s shows the link %s", dir, fi.Name())
+			}
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(home, "private", "p.txt")); string(b) != "hidden" {
+		t.Errorf("target changed: %q", b)
 	}
 }

@@ -27,6 +27,10 @@ type Config struct {
 	// is taken from the working directory; a missing directory is created
 	// (mode 0750) when the backend opens.
 	Root string `hcl:"root"`
+	// FollowSymlinks follows symbolic links inside a home; off, they are
+	// invisible (see Opener.FollowSymlinks). A followed link is judged by
+	// the rules at the path the client names, not at its target.
+	FollowSymlinks bool `hcl:"follow_symlinks,optional"`
 }
 
 var _ backend.Config = (*Config)(nil)
@@ -53,5 +57,10 @@ func (c *Config) Open(ctx context.Context, name string, _ hclog.Logger) (backend
 	if err := os.MkdirAll(c.Root, 0o750); err != nil {
 		return nil, fmt.Errorf("create root: %w", err)
 	}
-	return New(c.Root)
+	o, err := New(c.Root)
+	if err != nil {
+		return nil, err
+	}
+	o.FollowSymlinks = c.FollowSymlinks
+	return o, nil
 }
