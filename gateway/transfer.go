@@ -98,7 +98,9 @@ func (s *session) runTransfer(ctx context.Context, x *transfer, setup *dataSetup
 	r, result, tlsVer, err := s.moveData(ctx, x, setup, protP, preface, fn)
 	setup.close()
 	x.cancel()
-	if x.aborted.Load() {
+	if x.aborted.Load() && result != TransferOK {
+		// An ABOR that arrived after the transfer completed aborted
+		// nothing: the file was published, and the reply says so.
 		r, result = replyAborted, TransferAborted
 	}
 	s.settleHash(x, start, result)

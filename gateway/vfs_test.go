@@ -278,3 +278,77 @@ func TestUnmeasuredQuotaRefusesUploads(t *testing.T) {
 		t.Error("a failed measurement was recorded as a usage")
 	}
 }
+
+// commitGateFS holds every upload after its Commit until released.
+type commitGateFS struct {
+	backend.FS
+	inCommit chan struct{}
+	release  chan struct{}
+}
+
+func (g commitGateFS) Create(ctx context.Context, name string, m backend.WriteMode, off int64) (backend.Upload, error) {
+	u, err := g.FS.Create(ctx, name, m, off)
+	if err != nil {
+		return nil, err
+	}
+	return &gatedUpload{Upload: u, g: g}, nil
+}
+
+type gatedUpload struct {
+	backend.Upload
+	g commitGateFS
+}
+
+// Commit publishes, then waits: an ABOR sent meanwhile finds the file
+// already in place.
+func (u *gatedUpload) Commit() error {
+	err := u.Upload.Commit()
+	close(u.g.inCommit)
+	<-u.g.release
+	return err
+}
+
+// TestAbortRacingCommitIsReportedAsItHappened: an ABOR that races an
+// upload's commit is answered by what happened: 226 with the file
+// published, or 426 with nothing published, never 426 with the file there.
+func TestAbortRacingCommitIsReportedAsItHappened(t *testing.T) {
+	g := commitGateFS{inCommit: make(chan struct{}), release: make(chan struct{})}
+	e := newEnv(t, func(c *Config) {
+		c.Backends["files"] = wrapOpener{Opener: c.Backends["files"], wrap: func(f backend.FS) backend.FS { g.FS = f; return g }}
+	})
+	c := e.dial()
+	c.login("alice", alicePW)
+	tc, dc := c.begin("STOR done.txt")
+	defer dc.Close()
+	tc.Write([]byte("complete"))
+	tc.Close()
+	<-g.inCommit
+	c.send("ABOR")
+	time.Sleep(100 * time.Millisecond) // let ABOR reach the session
+	close(g.release)
+	code, msg := c.read()
+	c.read() // ABOR's own reply
+	_, err := os.Stat(filepath.Join(e.root, "alice", "done.txt"))
+	published := err == nil
+	switch {
+	case code == 226 && !published:
+		t.Errorf("226 %q but no file", msg)
+	case code != 226 && published:
+		t.Errorf("%d %q but the file was published", code, msg)
+	case code != 226 && code != 426:
+		t.Errorf("reply %d %q", code, msg)
+	}
+	var rec TransferRecord
+	waitFor(t, func() bool {
+		e.obs.mu.Lock()
+		defer e.obs.mu.Unlock()
+		if len(e.obs.recs) == 0 {
+			return false
+		}
+		rec = e.obs.recs[len(e.obs.recs)-1]
+		return true
+	})
+	if published != (rec.Result == TransferOK) {
+		t.Errorf("transfer recorded %s, file published %v", rec.Result, published)
+	}
+}
