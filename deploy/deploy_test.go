@@ -45,13 +45,6 @@ type portRange struct{ lo, hi int }
 
 func (r portRange) String() string { return fmt.Sprintf("%d-%d", r.lo, r.hi) }
 
-func (r portRange) ports() []int {
-	var out []int
-	for p := r.lo; p <= r.hi; p++ {
-		out = append(out, p)
-	}
-	return out
-}
 
 func atoi(t *testing.T, s string) int {
 	t.Helper()

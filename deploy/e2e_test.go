@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -40,7 +39,11 @@ func gatewayBinary(t *testing.T) string {
 		if buildDir, buildErr = os.MkdirTemp("", "ftpsgw-deploy-test"); buildErr != nil {
 			return
 		}
-		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			buildErr = err
+			return
+		}
 		buildBin = filepath.Join(buildDir, "ftpsgw")
 		out, err := exec.Command(goTool, "build", "-o", buildBin, "../cmd/ftpsgw").CombinedOutput()
 		if err != nil {

@@ -414,7 +414,7 @@ func TestAbortedUploadKeepsOldFile(t *testing.T) {
 	e.writeFile("alice/keep.txt", "the original")
 	c := e.dial()
 	c.login("alice", alicePW)
-	tc, dc := c.begin("STOR keep.txt")
+	tc, _ := c.begin("STOR keep.txt")
 	tc.Write([]byte("partial garbage"))
 	time.Sleep(100 * time.Millisecond)
 	c.send("ABOR")
@@ -432,7 +432,7 @@ func TestAbortedUploadKeepsOldFile(t *testing.T) {
 		t.Errorf("leftovers after abort: %v", entries)
 	}
 	// A broken data connection (RST mid-upload) also keeps the old file.
-	tc, dc = c.begin("STOR keep.txt")
+	tc, dc := c.begin("STOR keep.txt")
 	tc.Write([]byte("more garbage"))
 	dc.(*net.TCPConn).SetLinger(0)
 	dc.Close()

@@ -210,7 +210,7 @@ func checkName(n string) error {
 	case strings.ContainsRune(n, '/'):
 		return errors.New("name contains /")
 	case n == "." || n == "..":
-		return errors.New("name must not be . or ..")
+		return errors.New("name must not be a dot or two dots")
 	}
 	for i := 0; i < len(n); i++ {
 		if n[i] < 0x20 || n[i] == 0x7f {

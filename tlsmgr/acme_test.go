@@ -27,7 +27,6 @@ type pebble struct {
 	client    *http.Client
 	httpPort  int // where our http-01 solver listens
 	alpnPort  int // where our tls-alpn-01 solver listens
-	issuingCA *x509.CertPool
 }
 
 func findPebble(t *testing.T) string {

@@ -13,10 +13,6 @@ import (
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
 )
 
-// maxNameLen is the longest path element the memory backend accepts, as on
-// common Unix filesystems.
-const maxNameLen = backend.MaxNameLen
-
 // checkName is the contract's name rule.
 func checkName(name string) error { return backend.CheckName(name) }
 

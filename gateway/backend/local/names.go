@@ -11,8 +11,6 @@ import (
 )
 
 const (
-	// maxNameLen is the longest path element accepted.
-	maxNameLen = backend.MaxNameLen
 	// reservedPrefix starts the names of the backend's own files (upload
 	// temporaries, probes); clients can neither see nor name them.
 	reservedPrefix = ".ftpsgw-"
