@@ -64,9 +64,10 @@ type session struct {
 	cwd      vpath
 	failures int
 
-	quotaTried time.Time // last usage measurement attempt (initQuota)
-	preauth    bool      // counted as not logged in; guarded by srv.mu
-	verb       string    // the command being run, for log lines
+	quotaTried time.Time    // last usage measurement attempt (initQuota)
+	preauth    bool         // counted as not logged in; guarded by srv.mu
+	verb       string       // the command being run, for log lines
+	cmdState   atomic.Int32 // cmdIdle, cmdRunning or cmdShutdown
 
 	ascii      bool
 	restOffset int64
@@ -114,11 +115,14 @@ func (s *session) busy() bool {
 // shutdownIdle tells an idle session the server is going away and closes
 // it; called by Shutdown with srv.mu held.
 func (s *session) shutdownIdle() {
+	if !s.cmdState.CompareAndSwap(cmdIdle, cmdShutdown) {
+		return // a command is running: the loop shuts down after it
+	}
 	if s.closing.Swap(true) {
 		return
 	}
 	go func() {
-		s.replyR(reply{421, "Server shutting down, closing control connection."})
+		s.replyR(replyShuttingDown)
 		s.raw.Close()
 	}()
 }
@@ -212,11 +216,30 @@ func (s *session) loop() {
 			}
 			return
 		}
-		if !s.dispatch(req) {
+		if !s.cmdState.CompareAndSwap(cmdIdle, cmdRunning) {
+			return // Shutdown closed the session while the line arrived
+		}
+		keep := s.dispatch(req)
+		s.cmdState.Store(cmdIdle)
+		if !keep {
+			return
+		}
+		if s.srv.inShutdown.Load() && !s.busy() && s.cmdState.CompareAndSwap(cmdIdle, cmdShutdown) {
+			// Shutdown spared this session's command; now it ends.
+			s.closing.Store(true)
+			s.replyR(replyShuttingDown)
 			return
 		}
 	}
 }
+
+// Command states of a session (cmdState): Shutdown closes a session only
+// between commands, so a login or a rename in progress is answered.
+const (
+	cmdIdle     int32 = iota // waiting for a command
+	cmdRunning               // dispatching one
+	cmdShutdown              // closed by Shutdown
+)
 
 // setReadDeadline arms the deadline for the next command: the login
 // deadline before login, none while a transfer runs, else the idle one.

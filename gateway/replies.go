@@ -68,6 +68,7 @@ var (
 	replyTLSFirst     = reply{530, "TLS required: use AUTH TLS first."}
 	replyBadSequence  = reply{503, "Bad sequence of commands."}
 	replyClosing      = reply{421, "Service not available, closing control connection."}
+	replyShuttingDown = reply{421, "Server shutting down, closing control connection."}
 )
 
 // replyFor is the one place where an error becomes an FTP reply. The text

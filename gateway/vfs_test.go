@@ -352,3 +352,45 @@ func TestAbortRacingCommitIsReportedAsItHappened(t *testing.T) {
 		t.Errorf("transfer recorded %s, file published %v", rec.Result, published)
 	}
 }
+
+// slowOpenOpener holds Open until released, so a login is in progress.
+type slowOpenOpener struct {
+	backend.Opener
+	entered, release chan struct{}
+}
+
+func (o slowOpenOpener) Open(ctx context.Context, home string) (backend.FS, error) {
+	close(o.entered)
+	<-o.release
+	return o.Opener.Open(ctx, home)
+}
+
+// TestShutdownSparesCommandInProgress: Shutdown answers a login that is
+// being checked, then closes the session, instead of cutting it with 421.
+func TestShutdownSparesCommandInProgress(t *testing.T) {
+	slow := slowOpenOpener{Opener: backendtest.NewMemOpener(), entered: make(chan struct{}), release: make(chan struct{})}
+	e := newEnv(t, func(c *Config) { c.Backends["files"] = slow })
+	c := e.dial()
+	c.banner()
+	c.authTLS()
+	c.expect(331, "USER alice")
+	c.send("PASS %s", alicePW)
+	<-slow.entered
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- e.srv.Shutdown(ctx)
+	}()
+	time.Sleep(200 * time.Millisecond) // Shutdown's first sweep has run
+	close(slow.release)
+	if code, msg := c.read(); code != 230 {
+		t.Errorf("login in progress at shutdown: %d %q, want 230", code, msg)
+	}
+	if code, _ := c.read(); code != 421 {
+		t.Errorf("after the command: %d, want 421", code)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
