@@ -204,7 +204,7 @@ func (s *session) cmdPASS(req request) {
 		s.closing.Store(true)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.AuthTimeout)
 	defer cancel()
 	id, err := s.srv.cfg.Policy().Authenticate(ctx, policy.LoginRequest{
 		User:             user,

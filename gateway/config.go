@@ -61,6 +61,13 @@ type Config struct {
 	// about to log in.
 	MaxPreauth      int
 	MaxPreauthPerIP int
+	// OpTimeout bounds one backend operation on the control path (a Stat,
+	// a Mkdir, a rename); default (0) 2 minutes. Backends have their own
+	// per-request timeouts below it.
+	OpTimeout time.Duration
+	// AuthTimeout bounds one password check, LDAP and upstream logins
+	// included; default (0) 15 seconds.
+	AuthTimeout time.Duration
 
 	// AllowClearData is tls.require = "login": after an encrypted login,
 	// PROT C data connections are allowed. False (the default) is "all".
@@ -125,6 +132,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxPreauthPerIP == 0 {
 		c.MaxPreauthPerIP = 64
+	}
+	if c.OpTimeout == 0 {
+		c.OpTimeout = 2 * time.Minute
+	}
+	if c.AuthTimeout == 0 {
+		c.AuthTimeout = 15 * time.Second
 	}
 	if c.PassivePortMin == 0 && c.PassivePortMax == 0 {
 		c.PassivePortMin, c.PassivePortMax = 50000, 50999

@@ -326,7 +326,8 @@ func (s *session) startTLS() error {
 	return nil
 }
 
-// ctx returns a context for one backend operation on the control path.
+// opCtx returns a context for one backend operation on the control path,
+// bounded by Config.OpTimeout.
 func (s *session) opCtx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), s.srv.cfg.DataTimeout*4)
+	return context.WithTimeout(context.Background(), s.srv.cfg.OpTimeout)
 }

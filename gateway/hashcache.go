@@ -173,7 +173,7 @@ func (s *session) settleHash(x *transfer, start time.Time, result TransferResult
 	}
 	var sum [sha256.Size]byte
 	x.hash.Sum(sum[:0])
-	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.DataTimeout*4)
+	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.OpTimeout)
 	fi, err := x.fs.Stat(ctx, x.path.name())
 	cancel()
 	n := x.bytes.Load()

@@ -42,6 +42,8 @@ type serverBlock struct {
 	LoginTimeout     string              `hcl:"login_timeout,optional"`
 	IdleTimeout      string              `hcl:"idle_timeout,optional"`
 	DataTimeout      string              `hcl:"data_timeout,optional"`
+	OpTimeout        string              `hcl:"op_timeout,optional"`
+	AuthTimeout      string              `hcl:"auth_timeout,optional"`
 	MaxSessions      int                 `hcl:"max_sessions,optional"`
 	MaxSessionsPerIP int                 `hcl:"max_sessions_per_ip,optional"`
 	MaxPreauth       int                 `hcl:"max_preauth,optional"`

@@ -240,6 +240,8 @@ func (c *converter) server(b *serverBlock) {
 	s.gw.LoginTimeout = c.dur(r, "login_timeout", b.LoginTimeout, 0)
 	s.gw.IdleTimeout = c.dur(r, "idle_timeout", b.IdleTimeout, 0)
 	s.gw.DataTimeout = c.dur(r, "data_timeout", b.DataTimeout, 0)
+	s.gw.OpTimeout = c.dur(r, "op_timeout", b.OpTimeout, 0)
+	s.gw.AuthTimeout = c.dur(r, "auth_timeout", b.AuthTimeout, 0)
 	s.drain = c.dur(r, "drain_timeout", b.DrainTimeout, defaultDrainTimeout)
 	for key, n := range map[string]int{"max_sessions": b.MaxSessions, "max_sessions_per_ip": b.MaxSessionsPerIP,
 		"max_preauth": b.MaxPreauth, "max_preauth_per_ip": b.MaxPreauthPerIP} {
