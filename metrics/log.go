@@ -13,7 +13,10 @@ import (
 // format is "json" or "text" ("" means json). Subsystems derive their
 // loggers with Named and With. The logger writes only what callers pass
 // it; nothing in this package logs FTP command lines.
-func NewLogger(level, format string, out io.Writer) (hclog.Logger, error) {
+//
+// The logger takes sinks (RegisterSink), such as a SyslogSink, that see
+// every line as well.
+func NewLogger(level, format string, out io.Writer) (hclog.InterceptLogger, error) {
 	lvl, err := parseLevel(level)
 	if err != nil {
 		return nil, err
@@ -29,7 +32,7 @@ func NewLogger(level, format string, out io.Writer) (hclog.Logger, error) {
 	if out == nil {
 		return nil, fmt.Errorf("log output is nil")
 	}
-	return hclog.New(&hclog.LoggerOptions{
+	return hclog.NewInterceptLogger(&hclog.LoggerOptions{
 		Name:       "ftpsgw",
 		Level:      lvl,
 		Output:     out,

@@ -123,6 +123,7 @@ type logBlock struct {
 	Format         string    `hcl:"format,optional"`
 	TransferLog    string    `hcl:"transfer_log,optional"`
 	TransferFormat string    `hcl:"transfer_format,optional"`
+	Syslog         string    `hcl:"syslog,optional"` // also send every line to a syslog receiver (RFC 5424)
 	Range          hcl.Range `hcl:",def_range"`
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -51,6 +52,7 @@ type logSettings struct {
 	Format         string
 	TransferLog    string
 	TransferFormat string
+	Syslog         string // "", unix:///dev/log, udp://HOST:PORT, tcp://HOST:PORT
 }
 
 // loadConfig reads, decodes, converts and validates the config file at
@@ -503,6 +505,13 @@ func (c *converter) logBlock(b *logBlock) {
 			l.TransferFormat = b.TransferFormat
 			if b.TransferFormat != "json" && b.TransferFormat != "xferlog" {
 				c.probs.add(c.loc.attr(r, "transfer_format"), `log: transfer_format %q: want "json" or "xferlog"`, b.TransferFormat)
+			}
+		}
+		l.Syslog = b.Syslog
+		if b.Syslog != "" {
+			u, err := url.Parse(b.Syslog)
+			if err != nil || (u.Scheme != "unix" && u.Scheme != "udp" && u.Scheme != "tcp") || (u.Path == "" && u.Host == "") {
+				c.probs.add(c.loc.attr(r, "syslog"), `log: syslog %q: want "unix:///dev/log", "udp://HOST:PORT" or "tcp://HOST:PORT"`, b.Syslog)
 			}
 		}
 		l.TransferLog = b.TransferLog

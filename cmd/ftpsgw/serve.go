@@ -57,6 +57,14 @@ func serve(ctx context.Context, s *settings, probs *problems, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
+	if s.log.Syslog != "" {
+		sink, err := metrics.NewSyslogSink(s.log.Syslog, s.log.Level)
+		if err != nil {
+			return err
+		}
+		defer sink.Close()
+		log.RegisterSink(sink)
+	}
 	stdlog.SetFlags(0)
 	stdlog.SetOutput(log.StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true}))
 	for _, q := range probs.sorted() {
