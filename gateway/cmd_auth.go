@@ -12,16 +12,16 @@ import (
 
 func (s *session) cmdAUTH(req request) {
 	if s.getState() != stateNew {
-		s.reply(503, "Already using TLS.")
+		s.replyR(replyAlreadyUsingTls)
 		return
 	}
 	switch strings.ToUpper(strings.TrimSpace(req.arg)) {
 	case "TLS", "TLS-C", "SSL", "TLS-P":
 	default:
-		s.reply(504, "Security mechanism not supported; use AUTH TLS.")
+		s.replyR(replySecurityMechanismSupported)
 		return
 	}
-	if s.reply(234, "Proceed with TLS negotiation.") != nil {
+	if s.replyR(replyProceedTlsNegotiation) != nil {
 		s.closing.Store(true)
 		return
 	}
@@ -39,30 +39,30 @@ func (s *session) cmdAUTH(req request) {
 
 func (s *session) cmdPBSZ(req request) {
 	s.pbsz = true
-	s.reply(200, "PBSZ=0")
+	s.replyR(replyPbsz0)
 }
 
 func (s *session) cmdPROT(req request) {
 	if !s.pbsz {
-		s.reply(503, "PBSZ required before PROT.")
+		s.replyR(replyPbszRequiredBefore)
 		return
 	}
 	switch strings.ToUpper(strings.TrimSpace(req.arg)) {
 	case "P":
 		s.protP = true
-		s.reply(200, "Protection level set to Private.")
+		s.replyR(replyProtPrivate)
 	case "C":
 		s.protP = false
-		s.reply(200, "Protection level set to Clear.")
+		s.replyR(replyProtClear)
 	case "S", "E":
-		s.reply(536, "Protection level not supported.")
+		s.replyR(replyProtectionLevelSupported)
 	default:
-		s.reply(504, "Unknown protection level.")
+		s.replyR(replyUnknownProtectionLevel)
 	}
 }
 
 func (s *session) cmdCCC(req request) {
-	s.reply(534, "CCC refused: the control connection stays encrypted.")
+	s.replyR(replyCccRefusedControl)
 }
 
 // sessionCaps is what the logged-in user's storage supports at the home
@@ -109,29 +109,29 @@ func (s *session) cmdHELP(req request) {
 	s.replyMulti(214, "The following commands are recognized.", lines, "Help OK.")
 }
 
-func (s *session) cmdNOOP(req request) { s.reply(200, "NOOP ok.") }
+func (s *session) cmdNOOP(req request) { s.replyR(replyNoopOk) }
 
-func (s *session) cmdSYST(req request) { s.reply(215, "UNIX Type: L8") }
+func (s *session) cmdSYST(req request) { s.replyR(replyUnixTypeL8) }
 
 func (s *session) cmdQUIT(req request) {
 	s.abortTransfer()
-	s.reply(221, "Goodbye.")
+	s.replyR(replyGoodbye)
 	s.closing.Store(true)
 }
 
 func (s *session) cmdHOST(req request) {
 	if s.getState() == stateLoggedIn || s.userName != "" {
-		s.reply(503, "HOST must come before USER.")
+		s.replyR(replyHostMustCome)
 		return
 	}
 	h := strings.TrimSpace(req.arg)
 	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
 	if len(h) > 253 {
-		s.reply(501, "Host name too long.")
+		s.replyR(replyHostNameToo)
 		return
 	}
 	s.host = h
-	s.reply(220, "Host accepted.")
+	s.replyR(replyHostAccepted)
 }
 
 func (s *session) cmdOPTS(req request) {
@@ -140,9 +140,9 @@ func (s *session) cmdOPTS(req request) {
 	case "UTF8", "UTF-8":
 		switch strings.ToUpper(strings.TrimSpace(val)) {
 		case "", "ON":
-			s.reply(200, "UTF8 mode is always on.")
+			s.replyR(replyUtf8ModeAlways)
 		default:
-			s.reply(504, "UTF8 cannot be turned off.")
+			s.replyR(replyUtf8CannotTurned)
 		}
 	case "MLST":
 		if s.getState() == stateNew {
@@ -154,17 +154,17 @@ func (s *session) cmdOPTS(req request) {
 	case "HASH":
 		s.optsHASH(val)
 	default:
-		s.reply(501, "Option not understood.")
+		s.replyR(replyOptionUnderstood)
 	}
 }
 
 func (s *session) cmdUSER(req request) {
 	if s.getState() == stateLoggedIn {
-		s.reply(530, "Already logged in; use REIN first.")
+		s.replyR(replyAlreadyLoggedRein)
 		return
 	}
 	s.userName = req.arg
-	s.reply(331, "Please specify the password.")
+	s.replyR(replySpecifyPassword)
 }
 
 func (s *session) cmdREIN(req request) {
@@ -178,18 +178,18 @@ func (s *session) cmdREIN(req request) {
 	s.ascii, s.restOffset, s.epsvAll = false, 0, false
 	s.setState(stateTLS)
 	s.srv.setPreauth(s, true)
-	s.reply(220, "Ready for a new user.")
+	s.replyR(replyReadyNewUser)
 }
 
 // cmdPASS checks the password. Failures cost a growing delay, count
 // towards the defender's ban and end the connection after a few.
 func (s *session) cmdPASS(req request) {
 	if s.getState() == stateLoggedIn {
-		s.reply(503, "Already logged in.")
+		s.replyR(replyAlreadyLogged)
 		return
 	}
 	if s.userName == "" {
-		s.reply(503, "Login with USER first.")
+		s.replyR(replyLoginUser)
 		return
 	}
 	user := s.userName
@@ -200,7 +200,7 @@ func (s *session) cmdPASS(req request) {
 		s.srv.cfg.Defender.Failure(s.client)
 		s.srv.obs.Login(LoginBanned, "")
 		s.log.Info("login refused", "user", user, "result", string(LoginBanned))
-		s.reply(530, "Login incorrect.")
+		s.replyR(replyLoginIncorrect)
 		s.closing.Store(true)
 		return
 	}
@@ -241,7 +241,7 @@ func (s *session) loginFailed(user string, err error) {
 	s.log.Info("login failed", "user", user, "result", string(result), "error", err)
 	if result == LoginUnavailable {
 		// Not the client's fault: no defender strike, no delay.
-		s.reply(421, "Authentication service unavailable, try again later.")
+		s.replyR(replyAuthenticationServiceUnavailable)
 		s.closing.Store(true)
 		return
 	}
@@ -252,7 +252,7 @@ func (s *session) loginFailed(user string, err error) {
 		s.log.Warn("client banned", "until", until.UTC().Format(time.RFC3339), "failures", s.failures)
 	}
 	s.sleep(time.Duration(s.failures) * s.srv.loginFailDelay)
-	s.reply(530, "Login incorrect.")
+	s.replyR(replyLoginIncorrect)
 	if banned || s.failures >= maxLoginFailures {
 		s.closing.Store(true)
 	}
@@ -283,7 +283,7 @@ func (s *session) loginOK(ctx context.Context, id *policy.Identity) error {
 	if !s.srv.claimUser(id.User, lim.MaxSessions) {
 		s.srv.obs.Login(LoginLimit, id.User)
 		s.log.Info("login refused", "user", id.User, "result", string(LoginLimit))
-		s.reply(530, "Too many sessions for this user.")
+		s.replyR(replyTooManySessions)
 		return errDenied
 	}
 	fsys, err := s.srv.openTree(ctx, id)
@@ -291,7 +291,7 @@ func (s *session) loginOK(ctx context.Context, id *policy.Identity) error {
 		s.srv.releaseUser(id.User)
 		s.srv.obs.Login(LoginUnavailable, id.User)
 		s.log.Error("backend open failed", "user", id.User, "backend", id.Backend, "error", err)
-		s.reply(421, "Storage unavailable, try again later.")
+		s.replyR(replyStorageDown)
 		s.closing.Store(true)
 		return err
 	}
@@ -308,7 +308,7 @@ func (s *session) loginOK(ctx context.Context, id *policy.Identity) error {
 	s.initQuota(ctx, lim)
 	s.srv.obs.Login(LoginOK, id.User)
 	s.log.Info("login ok", "backend", id.Backend, "source", id.Source,
-		"tls_version", tlsVersionName(s.tlsVer))
-	s.reply(230, "Login successful.")
+		"tls_version", TLSVersionName(s.tlsVer))
+	s.replyR(replyLoginSuccessful)
 	return nil
 }

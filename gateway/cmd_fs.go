@@ -73,7 +73,7 @@ func (s *session) chdir(p vpath) {
 		return
 	}
 	s.cwd = p
-	s.reply(250, "Directory successfully changed.")
+	s.replyR(replyDirectorySuccessfullyChanged)
 }
 
 func (s *session) cmdMKD(req request) {
@@ -99,7 +99,7 @@ func (s *session) cmdRMD(req request) {
 		s.fail(err)
 		return
 	}
-	s.reply(250, "Directory removed.")
+	s.replyR(replyDirectoryRemoved)
 }
 
 func (s *session) cmdDELE(req request) {
@@ -119,7 +119,7 @@ func (s *session) cmdDELE(req request) {
 	}
 	s.srv.cfg.Quotas.Add(s.ident.User, -fi.Size(), -1)
 	s.forgetHash(p)
-	s.reply(250, "File deleted.")
+	s.replyR(replyFileDeleted)
 }
 
 func (s *session) cmdRNFR(req request) {
@@ -133,7 +133,7 @@ func (s *session) cmdRNFR(req request) {
 		return
 	}
 	s.renameFrom = &p
-	s.reply(350, "Ready for RNTO.")
+	s.replyR(replyReadyRnto)
 }
 
 func (s *session) cmdRNTO(req request) {
@@ -168,7 +168,7 @@ func (s *session) cmdRNTO(req request) {
 	s.forgetHash(*from)
 	s.forgetHash(to)
 	s.log.Info("renamed", "from", from.String(), "to", to.String())
-	s.reply(250, "Rename successful.")
+	s.replyR(replyRenameSuccessful)
 }
 
 // statRegular resolves arg and stats it, answering as missing when a rule
@@ -207,12 +207,12 @@ func (s *session) cmdMDTM(req request) {
 func (s *session) cmdMFMT(req request) {
 	ts, name, ok := strings.Cut(req.arg, " ")
 	if !ok || name == "" {
-		s.reply(501, "Usage: MFMT YYYYMMDDHHMMSS path")
+		s.replyR(replyMFMTUsage)
 		return
 	}
 	t, err := listing.ParseMDTM(ts)
 	if err != nil {
-		s.reply(501, "Invalid time value.")
+		s.replyR(replyInvalidTimeValue)
 		return
 	}
 	p, err := s.resolveArg(name)
@@ -241,37 +241,37 @@ func (s *session) cmdTYPE(req request) {
 	switch strings.ToUpper(strings.Join(strings.Fields(req.arg), " ")) {
 	case "A", "A N":
 		s.ascii = true
-		s.reply(200, "Switching to ASCII mode.")
+		s.replyR(replySwitchingAsciiMode)
 	case "I", "L 8", "L8":
 		s.ascii = false
-		s.reply(200, "Switching to Binary mode.")
+		s.replyR(replySwitchingBinaryMode)
 	default:
-		s.reply(504, "Type not supported.")
+		s.replyR(replyTypeSupported)
 	}
 }
 
 func (s *session) cmdMODE(req request) {
 	if strings.EqualFold(strings.TrimSpace(req.arg), "S") {
-		s.reply(200, "Mode set to S.")
+		s.replyR(replyModeSetS)
 		return
 	}
-	s.reply(504, "Only MODE S is supported.")
+	s.replyR(replyOnlyModeS)
 }
 
 func (s *session) cmdSTRU(req request) {
 	if strings.EqualFold(strings.TrimSpace(req.arg), "F") {
-		s.reply(200, "Structure set to F.")
+		s.replyR(replyStructureSetF)
 		return
 	}
-	s.reply(504, "Only STRU F is supported.")
+	s.replyR(replyOnlyStruF)
 }
 
-func (s *session) cmdALLO(req request) { s.reply(202, "ALLO not needed.") }
+func (s *session) cmdALLO(req request) { s.replyR(replyAlloNeeded) }
 
 func (s *session) cmdREST(req request) {
 	n, err := strconv.ParseInt(strings.TrimSpace(req.arg), 10, 64)
 	if err != nil || n < 0 {
-		s.reply(501, "REST requires a non-negative byte offset.")
+		s.replyR(replyRestRequiresNon)
 		return
 	}
 	s.restOffset = n
@@ -286,7 +286,7 @@ func (s *session) cmdSTAT(req request) {
 		return
 	}
 	if s.busy() {
-		s.reply(503, "Transfer in progress.")
+		s.replyR(replyTransferProgress)
 		return
 	}
 	p, err := s.resolveArg(stripListFlags(req.arg))
@@ -308,7 +308,7 @@ func (s *session) statusLines() []string {
 	lines := []string{
 		"Connected to " + s.local.String() + " from " + s.client.String(),
 		"Logged in as " + s.ident.User,
-		"TLS " + tlsVersionName(s.tlsVer) + ", data protection " + map[bool]string{true: "private", false: "clear"}[s.protP],
+		"TLS " + TLSVersionName(s.tlsVer) + ", data protection " + map[bool]string{true: "private", false: "clear"}[s.protP],
 		"TYPE " + map[bool]string{true: "ASCII", false: "BINARY"}[s.ascii] + ", MODE S, STRU F",
 	}
 	s.xmu.Lock()
@@ -381,5 +381,5 @@ func (s *session) quotaKnown(lim policy.Limits) bool {
 // cmdSITE answers the SITE commands, none of which this gateway offers
 // (lftp's mirror sends SITE CHMOD): 502, so clients carry on.
 func (s *session) cmdSITE(req request) {
-	s.reply(502, "SITE command not implemented.")
+	s.replyR(replySiteCommandImplemented)
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/ftpsgw/ftpsgw/policy"
@@ -119,11 +120,22 @@ func init() {
 	}
 }
 
+// Verbs returns the verbs of the command table, sorted: the closed set the
+// metrics may use as a label.
+func Verbs() []string {
+	out := make([]string, 0, len(commands))
+	for v := range commands {
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // dispatch runs one request; false ends the session.
 func (s *session) dispatch(req request) (keep bool) {
 	c, ok := commands[req.verb]
 	if !ok {
-		s.reply(500, "Unknown command.")
+		s.replyR(replyUnknownCommand)
 		s.srv.obs.Command("OTHER", 500)
 		return true
 	}
@@ -169,13 +181,13 @@ func (s *session) gate(c *command, req request) int {
 		s.replyR(replyLoginFirst)
 		return replyLoginFirst.code
 	case c.arg == argNone && req.arg != "":
-		s.reply(501, "No argument allowed.")
+		s.replyR(replyNoArgumentAllowed)
 		return 501
 	case c.arg == argRequired && strings.TrimSpace(req.arg) == "":
-		s.reply(501, "Argument required.")
+		s.replyR(replyArgumentRequired)
 		return 501
 	case !c.during && s.busy():
-		s.reply(503, "Transfer in progress.")
+		s.replyR(replyTransferProgress)
 		return 503
 	}
 	if c.pathArg && c.perm != 0 {

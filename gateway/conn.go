@@ -198,13 +198,13 @@ func (s *session) loop() {
 		switch {
 		case err == nil:
 		case errors.Is(err, errBadBytes):
-			s.reply(501, "Invalid characters in command.")
+			s.replyR(replyInvalidCharactersCommand)
 			continue
 		case errors.Is(err, errBadVerb):
-			s.reply(500, "Syntax error, command unrecognized.")
+			s.replyR(replySyntaxErrorCommand)
 			continue
 		case errors.Is(err, errLineTooLong):
-			s.reply(500, "Command line too long.")
+			s.replyR(replyLineTooLong)
 			s.log.Warn("command line too long, closing")
 			return
 		case errors.Is(err, os.ErrDeadlineExceeded):
@@ -264,10 +264,10 @@ func (s *session) setReadDeadline() {
 func (s *session) timeout() {
 	if s.getState() == stateLoggedIn {
 		s.log.Info("idle timeout")
-		s.reply(421, "Idle timeout, closing control connection.")
+		s.replyR(replyIdleTimeoutClosing)
 	} else {
 		s.log.Info("login timeout")
-		s.reply(421, "Login timeout, closing control connection.")
+		s.replyR(replyLoginTimeoutClosing)
 	}
 }
 
@@ -322,7 +322,7 @@ func (s *session) startTLS() error {
 	if s.implicit {
 		s.pbsz, s.protP = true, true
 	}
-	s.log.Debug("control tls established", "tls_version", tls.VersionName(cs.Version), "sni", cs.ServerName)
+	s.log.Debug("control tls established", "tls_version", TLSVersionName(cs.Version), "sni", cs.ServerName)
 	return nil
 }
 

@@ -104,7 +104,7 @@ func (s *session) passivePort() (int, bool) {
 
 func (s *session) cmdPASV(req request) {
 	if s.epsvAll {
-		s.reply(503, "EPSV ALL in effect; use EPSV.")
+		s.replyR(replyEpsvAllEffect)
 		return
 	}
 	ann := s.announceAddr().Unmap()
@@ -125,19 +125,19 @@ func (s *session) cmdEPSV(req request) {
 	switch arg {
 	case "ALL":
 		s.epsvAll = true
-		s.reply(200, "EPSV ALL ok.")
+		s.replyR(replyEpsvAllOk)
 		return
 	case "", "1", "2":
 	default:
-		s.reply(501, "Unknown EPSV argument.")
+		s.replyR(replyUnknownEpsvArgument)
 		return
 	}
 	is4 := s.local.Unmap().Is4()
 	if (arg == "1" && !is4) || (arg == "2" && is4) {
 		if is4 {
-			s.reply(522, "Network protocol not supported, use (1).")
+			s.replyR(replyUseIPv4)
 		} else {
-			s.reply(522, "Network protocol not supported, use (2).")
+			s.replyR(replyUseIPv6)
 		}
 		return
 	}
@@ -151,7 +151,7 @@ func (s *session) cmdEPSV(req request) {
 func (s *session) cmdPORT(req request) {
 	ap, err := parsePORT(req.arg)
 	if err != nil {
-		s.reply(501, "Syntax error in PORT arguments.")
+		s.replyR(replySyntaxErrorPort)
 		return
 	}
 	s.setActive(ap)
@@ -160,7 +160,7 @@ func (s *session) cmdPORT(req request) {
 func (s *session) cmdEPRT(req request) {
 	ap, err := parseEPRT(req.arg)
 	if err != nil {
-		s.reply(501, "Syntax error in EPRT arguments.")
+		s.replyR(replySyntaxErrorEprt)
 		return
 	}
 	s.setActive(ap)
@@ -171,21 +171,21 @@ func (s *session) cmdEPRT(req request) {
 func (s *session) setActive(ap netip.AddrPort) {
 	switch {
 	case s.epsvAll:
-		s.reply(503, "EPSV ALL in effect; use EPSV.")
+		s.replyR(replyEpsvAllEffect)
 		return
 	case !s.srv.cfg.ActiveEnabled:
 		s.srv.obs.DataRefused(DataActiveDenied)
-		s.reply(502, "Active mode is disabled; use PASV or EPSV.")
+		s.replyR(replyActiveModeDisabled)
 		return
 	case ap.Addr().Unmap() != s.client || ap.Port() < 1024:
 		s.srv.obs.DataRefused(DataActiveDenied)
 		s.log.Warn("active data address refused", "target", ap.String())
-		s.reply(501, "Active mode only to your own address and ports 1024 and up.")
+		s.replyR(replyActiveModeOnly)
 		return
 	}
 	s.closeData()
 	s.data = &dataSetup{active: netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())}
-	s.reply(200, "PORT command successful.")
+	s.replyR(replyPortCommandSuccessful)
 }
 
 // parsePORT parses "h1,h2,h3,h4,p1,p2".

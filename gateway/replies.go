@@ -69,6 +69,7 @@ var (
 	replyBadSequence  = reply{503, "Bad sequence of commands."}
 	replyClosing      = reply{421, "Service not available, closing control connection."}
 	replyShuttingDown = reply{421, "Server shutting down, closing control connection."}
+	replyTooManyConns = reply{421, "Too many connections, try again later."}
 )
 
 // replyFor is the one place where an error becomes an FTP reply. The text
@@ -162,3 +163,74 @@ func replyForHash(err error) reply {
 	}
 	return replyFor(err)
 }
+
+// Fixed replies of the commands, in one catalogue with those above.
+var (
+	replyEpsvAllOk                        = reply{200, "EPSV ALL ok."}
+	replyModeSetS                         = reply{200, "Mode set to S."}
+	replyNoopOk                           = reply{200, "NOOP ok."}
+	replyPbsz0                            = reply{200, "PBSZ=0"}
+	replyPortCommandSuccessful            = reply{200, "PORT command successful."}
+	replyProtPrivate                      = reply{200, "Protection level set to Private."}
+	replyProtClear                        = reply{200, "Protection level set to Clear."}
+	replyStructureSetF                    = reply{200, "Structure set to F."}
+	replySwitchingAsciiMode               = reply{200, "Switching to ASCII mode."}
+	replySwitchingBinaryMode              = reply{200, "Switching to Binary mode."}
+	replyUtf8ModeAlways                   = reply{200, "UTF8 mode is always on."}
+	replyAlloNeeded                       = reply{202, "ALLO not needed."}
+	replyUnixTypeL8                       = reply{215, "UNIX Type: L8"}
+	replyHostAccepted                     = reply{220, "Host accepted."}
+	replyReadyNewUser                     = reply{220, "Ready for a new user."}
+	replyGoodbye                          = reply{221, "Goodbye."}
+	replyNoTransferAbort                  = reply{225, "No transfer to abort."}
+	replyAborSuccessful                   = reply{226, "ABOR successful."}
+	replyLoginSuccessful                  = reply{230, "Login successful."}
+	replyProceedTlsNegotiation            = reply{234, "Proceed with TLS negotiation."}
+	replyDirectoryRemoved                 = reply{250, "Directory removed."}
+	replyDirectorySuccessfullyChanged     = reply{250, "Directory successfully changed."}
+	replyFileDeleted                      = reply{250, "File deleted."}
+	replyRenameSuccessful                 = reply{250, "Rename successful."}
+	replySpecifyPassword                  = reply{331, "Please specify the password."}
+	replyReadyRnto                        = reply{350, "Ready for RNTO."}
+	replyAuthenticationServiceUnavailable = reply{421, "Authentication service unavailable, try again later."}
+	replyIdleTimeoutClosing               = reply{421, "Idle timeout, closing control connection."}
+	replyLoginTimeoutClosing              = reply{421, "Login timeout, closing control connection."}
+	replyStorageDown                      = reply{421, "Storage unavailable, try again later."}
+	replyLineTooLong                      = reply{500, "Command line too long."}
+	replySyntaxErrorCommand               = reply{500, "Syntax error, command unrecognized."}
+	replyUnknownCommand                   = reply{500, "Unknown command."}
+	replyActiveModeOnly                   = reply{501, "Active mode only to your own address and ports 1024 and up."}
+	replyArgumentRequired                 = reply{501, "Argument required."}
+	replyHostNameToo                      = reply{501, "Host name too long."}
+	replyInvalidCharactersCommand         = reply{501, "Invalid characters in command."}
+	replyInvalidTimeValue                 = reply{501, "Invalid time value."}
+	replyNoArgumentAllowed                = reply{501, "No argument allowed."}
+	replyOptionUnderstood                 = reply{501, "Option not understood."}
+	replyRestRequiresNon                  = reply{501, "REST requires a non-negative byte offset."}
+	replySyntaxErrorEprt                  = reply{501, "Syntax error in EPRT arguments."}
+	replySyntaxErrorPort                  = reply{501, "Syntax error in PORT arguments."}
+	replyUnknownEpsvArgument              = reply{501, "Unknown EPSV argument."}
+	replyMFMTUsage                        = reply{501, "Usage: MFMT YYYYMMDDHHMMSS path"}
+	replyActiveModeDisabled               = reply{502, "Active mode is disabled; use PASV or EPSV."}
+	replySiteCommandImplemented           = reply{502, "SITE command not implemented."}
+	replyAlreadyLogged                    = reply{503, "Already logged in."}
+	replyAlreadyUsingTls                  = reply{503, "Already using TLS."}
+	replyEpsvAllEffect                    = reply{503, "EPSV ALL in effect; use EPSV."}
+	replyHostMustCome                     = reply{503, "HOST must come before USER."}
+	replyLoginUser                        = reply{503, "Login with USER first."}
+	replyPbszRequiredBefore               = reply{503, "PBSZ required before PROT."}
+	replyTransferProgress                 = reply{503, "Transfer in progress."}
+	replyOnlyModeS                        = reply{504, "Only MODE S is supported."}
+	replyOnlyStruF                        = reply{504, "Only STRU F is supported."}
+	replySecurityMechanismSupported       = reply{504, "Security mechanism not supported; use AUTH TLS."}
+	replyTypeSupported                    = reply{504, "Type not supported."}
+	replyUnknownProtectionLevel           = reply{504, "Unknown protection level."}
+	replyUtf8CannotTurned                 = reply{504, "UTF8 cannot be turned off."}
+	replyUseIPv4                          = reply{522, "Network protocol not supported, use (1)."}
+	replyUseIPv6                          = reply{522, "Network protocol not supported, use (2)."}
+	replyAlreadyLoggedRein                = reply{530, "Already logged in; use REIN first."}
+	replyLoginIncorrect                   = reply{530, "Login incorrect."}
+	replyTooManySessions                  = reply{530, "Too many sessions for this user."}
+	replyCccRefusedControl                = reply{534, "CCC refused: the control connection stays encrypted."}
+	replyProtectionLevelSupported         = reply{536, "Protection level not supported."}
+)

@@ -140,7 +140,7 @@ func (s *Server) accept(c net.Conn, implicit bool) {
 		s.log.Info("connection refused", "remote_addr", client, "reason", reason)
 		if reason == RejectLimit {
 			c.SetWriteDeadline(time.Now().Add(time.Second))
-			fmt.Fprintf(c, "421 Too many connections, try again later.\r\n")
+			newReplyWriter(c).write(replyTooManyConns.code, replyTooManyConns.text)
 		}
 		c.Close()
 		return

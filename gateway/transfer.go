@@ -177,7 +177,7 @@ func (s *session) record(x *transfer, start time.Time, result TransferResult, tl
 		s.srv.cfg.TransferLog.LogTransfer(rec)
 	} else {
 		s.log.Info("transfer", "direction", string(rec.Direction), "path", rec.Path, "bytes", rec.Bytes,
-			"duration_ms", rec.Duration.Milliseconds(), "result", string(rec.Result), "tls_version", tlsVersionName(tlsVer),
+			"duration_ms", rec.Duration.Milliseconds(), "result", string(rec.Result), "tls_version", TLSVersionName(tlsVer),
 			"sha256", rec.SHA256)
 	}
 	if err != nil && result != TransferOK {
@@ -202,11 +202,11 @@ func (s *session) abortTransfer() bool {
 
 func (s *session) cmdABOR(req request) {
 	if s.abortTransfer() {
-		s.reply(226, "ABOR successful.")
+		s.replyR(replyAborSuccessful)
 		return
 	}
 	s.closeData()
-	s.reply(225, "No transfer to abort.")
+	s.replyR(replyNoTransferAbort)
 }
 
 // dataStallTimeout bounds a single read or write on a data connection.

@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"crypto/tls"
 	"strings"
 	"unicode/utf8"
 
@@ -20,17 +19,9 @@ const (
 )
 
 // ftpVerbs is the allow-list of FTP verbs that may appear as the command
-// label: RFC 959, 2228, 2389, 2428, 2640, 3659, 4217, 7151 and the common
-// X* aliases. Anything else, including what a client invents, is "OTHER".
-var ftpVerbs = canonOf(
-	"ABOR", "ACCT", "ADAT", "ALLO", "APPE", "AUTH", "CCC", "CDUP", "CONF",
-	"CWD", "DELE", "ENC", "EPRT", "EPSV", "FEAT", "HELP", "HOST", "LANG",
-	"LIST", "MDTM", "MFMT", "MIC", "MKD", "MLSD", "MLST", "MODE", "NLST",
-	"NOOP", "OPTS", "PASS", "PASV", "PBSZ", "PORT", "PROT", "PWD", "QUIT",
-	"REIN", "REST", "RETR", "RMD", "RNFR", "RNTO", "SITE", "SIZE", "SMNT",
-	"STAT", "STOR", "STOU", "STRU", "SYST", "TYPE", "USER", "XCUP", "XCWD",
-	"XMKD", "XPWD", "XRMD", "HASH", "XCRC", "XMD5", "XSHA1", "XSHA256", "XSHA512",
-)
+// label: the gateway's command table. Anything else, including what a
+// client invents, is "OTHER".
+var ftpVerbs = canonOf(gateway.Verbs()...)
 
 var (
 	rejectReasons = setOf(string(gateway.RejectBan), string(gateway.RejectLimit),
@@ -125,24 +116,10 @@ func codeClass(code int) string {
 	return labelOther
 }
 
-// TLSVersionName returns "TLS1.0" .. "TLS1.3" for a crypto/tls version
-// number, "none" for 0 (no TLS) and "unknown" otherwise. The transfer log
-// and the tls_handshakes metric use it.
-func TLSVersionName(v uint16) string {
-	switch v {
-	case 0:
-		return "none"
-	case tls.VersionTLS10:
-		return "TLS1.0"
-	case tls.VersionTLS11:
-		return "TLS1.1"
-	case tls.VersionTLS12:
-		return "TLS1.2"
-	case tls.VersionTLS13:
-		return "TLS1.3"
-	}
-	return "unknown"
-}
+// TLSVersionName names a TLS version as everywhere else (see
+// gateway.TLSVersionName); the transfer log and the tls_handshakes metric
+// use it.
+func TLSVersionName(v uint16) string { return gateway.TLSVersionName(v) }
 
 // nameLabel makes a configured name (backend, certificate, user) safe as a
 // label value: valid UTF-8, no control characters, at most maxNameLabel
