@@ -111,7 +111,9 @@ func (p *proxyListener) acceptLoop() {
 func (p *proxyListener) readHeader(c net.Conn) {
 	defer func() { <-p.sem }()
 	_ = c.RemoteAddr() // reads the header
-	if pc, ok := c.(*proxyproto.Conn); ok && pc.ProxyHeader() == nil {
+	if pc, ok := c.(*proxyproto.Conn); ok && (pc.ProxyHeader() == nil || !inetSource(c)) {
+		// No header, or one naming no IP client (AF_UNIX): such a session
+		// would have no address for bans, limits and deny_from.
 		p.onReject()
 		p.log.Info("connection refused", "proxy", addrOf(pc.Raw().RemoteAddr()), "reason", "bad_proxy_header")
 		c.Close()
@@ -163,6 +165,13 @@ func (p *proxyListener) Close() error {
 // Addr is the listening address.
 func (p *proxyListener) Addr() net.Addr { return p.inner.Addr() }
 
+// inetSource reports whether a proxied connection's client, as its header
+// names it, is an IP address.
+func inetSource(c net.Conn) bool {
+	_, ok := c.RemoteAddr().(*net.TCPAddr)
+	return ok && addrOf(c.RemoteAddr()).IsValid()
+}
+
 // addrOf returns the IP of a TCP address, IPv4-mapped addresses unmapped.
 func addrOf(a net.Addr) netip.Addr {
 	if t, ok := a.(*net.TCPAddr); ok {
@@ -192,7 +201,7 @@ func dataConnWrapper(trusted []netip.Prefix) func(net.Conn) (net.Conn, error) {
 		}
 		pc := proxyproto.NewConn(c, proxyproto.WithPolicy(proxyproto.REQUIRE), proxyproto.SetReadHeaderTimeout(proxyHeaderTimeout))
 		_ = pc.RemoteAddr() // reads the header, bounded by the timeout
-		if pc.ProxyHeader() == nil {
+		if pc.ProxyHeader() == nil || !inetSource(pc) {
 			return nil, fmt.Errorf("data connection from trusted proxy %s without a valid PROXY header", peer)
 		}
 		return localConn{Conn: pc, local: c.LocalAddr()}, nil

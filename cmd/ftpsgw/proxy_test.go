@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	proxyproto "github.com/pires/go-proxyproto"
 )
 
 // proxyFixture is a proxyListener on loopback trusting the given networks.
@@ -148,5 +149,26 @@ func TestProxyListenerClose(t *testing.T) {
 	}
 	if _, err := f.pl.Accept(); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Accept after Close: %v", err)
+	}
+}
+
+// TestProxyListenerRefusesUnixSource: a PROXY v2 header naming an AF_UNIX
+// client gives no IP for bans and limits; the connection is refused.
+func TestProxyListenerRefusesUnixSource(t *testing.T) {
+	f := newProxyFixture(t, "127.0.0.0/8")
+	h := &proxyproto.Header{Version: 2, Command: proxyproto.PROXY, TransportProtocol: proxyproto.UnixStream,
+		SourceAddr: &net.UnixAddr{Net: "unix", Name: "/run/client.sock"}, DestinationAddr: &net.UnixAddr{Net: "unix", Name: "/run/ftp.sock"}}
+	b, err := h.Format()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.dial(t, string(b)+"USER x\r\n")
+	if !closedByServer(c) {
+		t.Error("a connection whose header names an AF_UNIX client was not refused")
+	}
+	select {
+	case c := <-f.accepted:
+		t.Errorf("accepted a connection from %v", c.RemoteAddr())
+	case <-time.After(100 * time.Millisecond):
 	}
 }
