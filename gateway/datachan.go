@@ -252,18 +252,48 @@ func (s *session) checkDataAllowed() error {
 // stream is cut, so the raw connection is watched underneath. A clear
 // (PROT C) connection cannot tell and always reports nil.
 func (s *session) openData(ctx context.Context, setup *dataSetup, protP bool) (data net.Conn, ver uint16, ended func() error, err error) {
-	c, err := s.connectData(ctx, setup)
-	if err != nil {
-		return nil, 0, nil, err
+	deadline := time.Now().Add(s.srv.cfg.DataTimeout)
+	if setup.ln != nil {
+		defer func() {
+			setup.ln.Close() // the port goes back to the pool as soon as we have the connection
+			s.srv.obs.PassivePorts(s.srv.pasv.InUse())
+		}()
 	}
-	if !protP {
-		return c, 0, func() error { return nil }, nil
+	var refused error // why the last connection from the client's address was dropped
+	for {
+		c, err := s.connectData(ctx, setup, deadline)
+		if err != nil {
+			if refused != nil && ctx.Err() == nil {
+				return nil, 0, nil, refused // the client's own connection was the refused one
+			}
+			return nil, 0, nil, err
+		}
+		if !protP {
+			return c, 0, func() error { return nil }, nil
+		}
+		tc, ver, ended, err := s.secureData(ctx, c, deadline)
+		if err == nil || setup.ln == nil {
+			return tc, ver, ended, err
+		}
+		// Passive: another connection from the same address (another
+		// session, another user behind one NAT) must not cost the owner
+		// its transfer. Drop it and go on accepting until data_timeout,
+		// as for a foreign address.
+		refused = err
+		s.log.Info("data connection dropped, still accepting until data_timeout", "error", err)
 	}
+}
+
+// secureData runs the data connection's TLS handshake and the
+// session-binding check.
+func (s *session) secureData(ctx context.Context, c net.Conn, deadline time.Time) (net.Conn, uint16, func() error, error) {
 	raw := &eofConn{Conn: c}
 	tc := tls.Server(raw, s.tls.Data())
 	hctx, cancel := context.WithTimeout(ctx, tlsHandshakeTimeout)
 	defer cancel()
-	err = tc.HandshakeContext(hctx)
+	hctx, cancelDeadline := context.WithDeadline(hctx, deadline.Add(tlsHandshakeTimeout))
+	defer cancelDeadline()
+	err := tc.HandshakeContext(hctx)
 	cs := tc.ConnectionState()
 	s.srv.obs.TLSHandshake(ChannelData, cs.Version, err)
 	if err != nil {
@@ -284,7 +314,7 @@ func (s *session) openData(ctx context.Context, setup *dataSetup, protP bool) (d
 			s.log.Warn("data connection not bound to its session, accepted (observe mode)", "error", err)
 		}
 	}
-	ended = func() error {
+	ended := func() error {
 		if raw.eof.Load() {
 			return errTruncated
 		}
@@ -309,8 +339,10 @@ func (c *eofConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (s *session) connectData(ctx context.Context, setup *dataSetup) (net.Conn, error) {
-	deadline := time.Now().Add(s.srv.cfg.DataTimeout)
+// connectData dials the active target or accepts on the passive
+// listener until deadline, dropping connections from other addresses.
+// The caller closes the listener.
+func (s *session) connectData(ctx context.Context, setup *dataSetup, deadline time.Time) (net.Conn, error) {
 	if setup.ln == nil {
 		d := net.Dialer{Deadline: deadline, LocalAddr: &net.TCPAddr{IP: s.local.AsSlice()}}
 		c, err := d.DialContext(ctx, "tcp", setup.active.String())
@@ -319,10 +351,6 @@ func (s *session) connectData(ctx context.Context, setup *dataSetup) (net.Conn, 
 		}
 		return c, nil
 	}
-	defer func() {
-		setup.ln.Close() // the port goes back to the pool as soon as we have the connection
-		s.srv.obs.PassivePorts(s.srv.pasv.InUse())
-	}()
 	// data_timeout bounds the wait: the listener is closed at the deadline
 	// (or on ABOR), which ends Accept.
 	actx, cancel := context.WithDeadline(ctx, deadline)

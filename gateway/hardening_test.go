@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
@@ -313,5 +314,37 @@ func TestRmdNotEmptyReply(t *testing.T) {
 	c.login("alice", alicePW)
 	if code, msg := c.cmd("RMD d"); code != 550 || msg != "Directory not empty." {
 		t.Errorf("RMD of a non-empty directory = %d %q", code, msg)
+	}
+}
+
+// TestSameAddressIntruderDoesNotKillTransfer: another session from the
+// same address that connects to a session's passive port first is
+// dropped, and the owner's transfer still goes through.
+func TestSameAddressIntruderDoesNotKillTransfer(t *testing.T) {
+	e := newEnv(t)
+	e.writeFile("alice/f.txt", "the owner's data")
+	a := e.dial()
+	a.login("alice", alicePW)
+	b := e.dial()
+	b.login("bob", bobPW)
+	addr := a.epsv()
+	bdc := b.openData(addr, "127.0.0.1")
+	defer bdc.Close()
+	go b.tlsData(bdc) // bob's ticket: refused by the binding check
+	time.Sleep(50 * time.Millisecond)
+	adc := a.openData(addr, "127.0.0.1")
+	defer adc.Close()
+	a.send("RETR f.txt")
+	if code, msg := a.read(); code != 150 {
+		t.Fatalf("RETR: %d %s", code, msg)
+	}
+	tc, err := a.tlsData(adc)
+	if err != nil {
+		t.Fatalf("owner's data TLS: %v", err)
+	}
+	got, _ := io.ReadAll(tc)
+	tc.Close()
+	if code, msg := a.read(); code != 226 || string(got) != "the owner's data" {
+		t.Errorf("owner's RETR after an intruder: %d %q, got %q", code, msg, got)
 	}
 }
