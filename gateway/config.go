@@ -61,6 +61,10 @@ type Config struct {
 	// about to log in.
 	MaxPreauth      int
 	MaxPreauthPerIP int
+	// MaxPassivePerClient caps the passive ports one user holds at once
+	// from one client address, across its sessions (each holds at most
+	// one), so no user can take the whole range; default (0) 16.
+	MaxPassivePerClient int
 	// OpTimeout bounds one backend operation on the control path (a Stat,
 	// a Mkdir, a rename); default (0) 2 minutes. Backends have their own
 	// per-request timeouts below it.
@@ -132,6 +136,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxPreauthPerIP == 0 {
 		c.MaxPreauthPerIP = 64
+	}
+	if c.MaxPassivePerClient == 0 {
+		c.MaxPassivePerClient = 16
 	}
 	if c.OpTimeout == 0 {
 		c.OpTimeout = 2 * time.Minute

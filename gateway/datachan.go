@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,9 +73,20 @@ func (s *session) announceAddr() netip.Addr {
 // connection's local address (never the wildcard address).
 func (s *session) listenPassive() (net.Listener, error) {
 	s.closeData()
-	ln, err := s.srv.pasv.Listen(func(port int) (net.Listener, error) {
+	key := s.ident.User + "\x00" + s.client.String()
+	if !s.srv.holdPassive(key) {
+		s.log.Warn("passive port refused", "reason", "too_many_held_by_client", "max", s.srv.cfg.MaxPassivePerClient)
+		return nil, errPassiveHeld
+	}
+	inner, err := s.srv.pasv.Listen(func(port int) (net.Listener, error) {
 		return net.Listen("tcp", netip.AddrPortFrom(s.local, uint16(port)).String())
 	})
+	var ln net.Listener
+	if err == nil {
+		ln = &heldListener{Listener: inner, release: func() { s.srv.releasePassive(key) }}
+	} else {
+		s.srv.releasePassive(key)
+	}
 	if err != nil {
 		if errors.Is(err, pasv.ErrExhausted) {
 			s.srv.obs.PassiveExhausted()
@@ -91,12 +103,26 @@ func (s *session) listenPassive() (net.Listener, error) {
 	return ln, nil
 }
 
+// heldListener counts a passive listener against its user and client
+// address until it is closed.
+type heldListener struct {
+	net.Listener
+	once    sync.Once
+	release func()
+}
+
+func (l *heldListener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(l.release)
+	return err
+}
+
 // passivePort opens a passive listener and returns its port; on failure it
 // has answered 425 already.
 func (s *session) passivePort() (int, bool) {
 	ln, err := s.listenPassive()
 	if err != nil {
-		s.replyR(replyPassiveFull)
+		s.fail(err)
 		return 0, false
 	}
 	return ln.Addr().(*net.TCPAddr).Port, true

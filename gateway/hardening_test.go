@@ -348,3 +348,30 @@ func TestSameAddressIntruderDoesNotKillTransfer(t *testing.T) {
 		t.Errorf("owner's RETR after an intruder: %d %q, got %q", code, msg, got)
 	}
 }
+
+// TestPassivePortsPerClientCapped: one user from one address cannot hold
+// more passive ports than MaxPassivePerClient, whatever its sessions.
+func TestPassivePortsPerClientCapped(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxPassivePerClient = 2 })
+	var cs []*ftpc
+	for range 3 {
+		c := e.dial()
+		c.login("alice", alicePW)
+		cs = append(cs, c)
+	}
+	cs[0].epsv()
+	cs[1].epsv()
+	if code, msg := cs[2].cmd("EPSV"); code != 425 || !strings.Contains(msg, "Too many passive") {
+		t.Errorf("third passive port for one user and address: %d %q, want 425", code, msg)
+	}
+	// Another user from the same address is not held back.
+	b := e.dial()
+	b.login("bob", bobPW)
+	b.epsv()
+	// A session's repeated EPSV holds one port, and a released one frees
+	// its slot.
+	cs[0].epsv()
+	cs[0].epsv()
+	cs[1].expect(225, "ABOR")
+	cs[2].epsv()
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
+	"github.com/ftpsgw/ftpsgw/gateway/pasv"
 )
 
 // Typed errors raised inside the gateway; replyFor maps them.
@@ -35,6 +36,9 @@ var (
 	errTruncated = errors.New("data connection closed without tls close_notify")
 	// errRestBeyondEnd: REST named an offset past the end of the file.
 	errRestBeyondEnd = errors.New("restart offset beyond end of file")
+	// errPassiveHeld: the user holds MaxPassivePerClient passive ports from
+	// this address already.
+	errPassiveHeld = errors.New("too many passive ports held by this user and address")
 )
 
 // reply is a code and a fixed text.
@@ -63,6 +67,7 @@ var (
 	replyUseEPSV      = reply{425, "PASV is not available on IPv6, use EPSV."}
 	replyNoPassive    = reply{425, "Use PASV or EPSV first."}
 	replyPassiveFull  = reply{425, "No passive port available, try again later."}
+	replyPassiveHeld  = reply{425, "Too many passive ports held from this address, close some first."}
 	replyProtRequired = reply{521, "Data connections must be encrypted (PROT P)."}
 	replyLoginFirst   = reply{530, "Please login with USER and PASS."}
 	replyTLSFirst     = reply{530, "TLS required: use AUTH TLS first."}
@@ -120,6 +125,10 @@ func replyFor(err error) reply {
 		return replyNoReuse
 	case errors.Is(err, errDataConn), errors.Is(err, os.ErrDeadlineExceeded):
 		return replyDataFailed
+	case errors.Is(err, errPassiveHeld):
+		return replyPassiveHeld
+	case errors.Is(err, pasv.ErrExhausted):
+		return replyPassiveFull
 	case errors.Is(err, errNoPassive):
 		return replyNoPassive
 	case errors.Is(err, errPasvIPv6):

@@ -43,6 +43,7 @@ type Server struct {
 	perIP     map[netip.Addr]int
 	preauth   int                // sessions not logged in
 	preIP     map[netip.Addr]int // the same per client address
+	pasvHeld  map[string]int     // passive ports held per user and client address
 	perUser   map[string]int
 
 	wg sync.WaitGroup // one per session
@@ -64,6 +65,7 @@ func New(cfg Config) (*Server, error) {
 		sessions:       make(map[*session]struct{}),
 		perIP:          make(map[netip.Addr]int),
 		preIP:          make(map[netip.Addr]int),
+		pasvHeld:       make(map[string]int),
 		perUser:        make(map[string]int),
 	}
 	return s, nil
@@ -191,6 +193,26 @@ func (s *Server) removeSession(sess *session) {
 	}
 	s.mu.Unlock()
 	s.wg.Done()
+}
+
+// holdPassive counts one more passive port held under key (user and
+// client address) unless the cap is reached.
+func (s *Server) holdPassive(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pasvHeld[key] >= s.cfg.MaxPassivePerClient {
+		return false
+	}
+	s.pasvHeld[key]++
+	return true
+}
+
+func (s *Server) releasePassive(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pasvHeld[key]--; s.pasvHeld[key] <= 0 {
+		delete(s.pasvHeld, key)
+	}
 }
 
 // setPreauth moves a session into or out of the pre-login count (login

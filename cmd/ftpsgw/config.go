@@ -93,6 +93,7 @@ type acmeBlock struct {
 type passiveBlock struct {
 	PortRange     string            `hcl:"port_range,optional"`
 	PublicAddress string            `hcl:"public_address,optional"`
+	MaxPerClient  int               `hcl:"max_per_client,optional"` // passive ports one user holds from one address
 	AddressFor    []addressForBlock `hcl:"address_for,block"`
 	Range         hcl.Range         `hcl:",def_range"`
 }

@@ -419,6 +419,10 @@ func (c *converter) passive(b *passiveBlock) {
 	if b == nil {
 		return
 	}
+	if b.MaxPerClient < 0 {
+		c.probs.add(c.loc.attr(r, "max_per_client"), "passive: max_per_client must not be negative")
+	}
+	c.s.gw.MaxPassivePerClient = b.MaxPerClient
 	if b.PublicAddress != "" {
 		a, err := netip.ParseAddr(b.PublicAddress)
 		if err != nil {
