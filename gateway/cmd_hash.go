@@ -224,7 +224,7 @@ func (s *session) hashFailed(err error) reply {
 // ends, and session close or shutdown cancels it like any transfer.
 func (s *session) startHash(verb string, d *digestJob) {
 	fsys, user := s.fs, s.ident.User
-	wait := s.pacer(user, false, s.srv.cfg.Policy().Limits(s.ident).DownloadRate)
+	wait := s.pacer(user, false, s.policy().Limits(s.ident).DownloadRate)
 	ctx, cancel := context.WithCancel(context.Background())
 	x := &transfer{verb: verb, path: d.p, user: user, backend: s.backend, mode: "binary",
 		cancel: cancel, done: make(chan struct{})}

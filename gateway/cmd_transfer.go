@@ -37,7 +37,7 @@ func (s *session) cmdRETR(req request) {
 		s.fail(errRestBeyondEnd)
 		return
 	}
-	user, rate := s.ident.User, s.srv.cfg.Policy().Limits(s.ident).DownloadRate
+	user, rate := s.ident.User, s.policy().Limits(s.ident).DownloadRate
 	preface := "Opening data connection for " + p.String() + " (" + strconv.FormatInt(fi.Size(), 10) + " bytes)."
 	s.startTransfer("RETR", p, Download, preface, func(ctx context.Context, x *transfer, data net.Conn) (reply, TransferResult, error) {
 		rc, err := s.fs.Open(ctx, p.name(), offset)
@@ -210,7 +210,7 @@ func (s *session) planUpload(verb string, p vpath, offset int64, appendMode bool
 	if need := modeCaps[pl.mode]; !s.fs.Caps(p.name()).Has(need) {
 		return nil, errUnsupported
 	}
-	pl.lim = s.srv.cfg.Policy().Limits(s.ident)
+	pl.lim = s.policy().Limits(s.ident)
 	if !s.quotaKnown(pl.lim) {
 		return nil, errQuotaUnknown
 	}

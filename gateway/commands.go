@@ -139,6 +139,7 @@ func (s *session) dispatch(req request) (keep bool) {
 		s.srv.obs.Command("OTHER", 500)
 		return true
 	}
+	s.pol.Store(s.srv.cfg.Policy()) // one snapshot per command: a reload cannot split it
 	code := s.gate(c, req)
 	if code != 0 && c.usesRest {
 		s.restOffset = 0 // the transfer command was refused: the marker is spent
@@ -217,7 +218,7 @@ func (s *session) fail(err error) int {
 // authorize asks the policy whether the logged-in user may exercise perm
 // on p. Denials are logged and counted here, once.
 func (s *session) authorize(perm policy.Perm, p vpath) error {
-	d := s.srv.cfg.Policy().Decide(s.ident, perm, p.String())
+	d := s.policy().Decide(s.ident, perm, p.String())
 	if d.Allowed {
 		return nil
 	}
@@ -229,15 +230,25 @@ func (s *session) authorize(perm policy.Perm, p vpath) error {
 	return errDenied
 }
 
+// policy is the snapshot the current command decides with, taken at
+// dispatch before the gate; a transfer goroutine sees the snapshot of the
+// latest command.
+func (s *session) policy() *policy.Policy {
+	if p := s.pol.Load(); p != nil {
+		return p
+	}
+	return s.srv.cfg.Policy()
+}
+
 // visible reports whether p may be shown at all (not hidden by a rule).
 func (s *session) visible(p vpath) bool {
-	d := s.srv.cfg.Policy().Decide(s.ident, policy.PermList, p.String())
+	d := s.policy().Decide(s.ident, policy.PermList, p.String())
 	return !d.Hidden
 }
 
 // allowed is authorize without logging, for facts and listings.
 func (s *session) allowed(perm policy.Perm, p vpath) bool {
-	return s.srv.cfg.Policy().Decide(s.ident, perm, p.String()).Allowed
+	return s.policy().Decide(s.ident, perm, p.String()).Allowed
 }
 
 func permName(p policy.Perm) string {

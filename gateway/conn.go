@@ -64,10 +64,11 @@ type session struct {
 	cwd      vpath
 	failures int
 
-	quotaTried time.Time    // last usage measurement attempt (initQuota)
-	preauth    bool         // counted as not logged in; guarded by srv.mu
-	verb       string       // the command being run, for log lines
-	cmdState   atomic.Int32 // cmdIdle, cmdRunning or cmdShutdown
+	quotaTried time.Time                     // last usage measurement attempt (initQuota)
+	preauth    bool                          // counted as not logged in; guarded by srv.mu
+	verb       string                        // the command being run, for log lines
+	pol        atomic.Pointer[policy.Policy] // the policy snapshot of the command being run
+	cmdState   atomic.Int32                  // cmdIdle, cmdRunning or cmdShutdown
 
 	ascii      bool
 	restOffset int64
