@@ -5,5 +5,6 @@ package main
 // own config block, and opens itself; cmd knows none of them by name.
 import (
 	_ "github.com/ftpsgw/ftpsgw/gateway/backend/local"
+	_ "github.com/ftpsgw/ftpsgw/gateway/backend/s3"
 	_ "github.com/ftpsgw/ftpsgw/gateway/backend/sftp"
 )

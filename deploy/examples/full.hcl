@@ -5,14 +5,16 @@
 #
 # Validate a copy of it with: ftpsgw check-config -config full.hcl
 # It uses source = "file" for TLS; the acme block below shows the ACME keys
-# and is ignored (with a warning) until source = "acme". The s3 and ftp
-# backends are not available in this build: check-config accepts them with
-# a warning and serve refuses to start with them.
+# and is ignored (with a warning) until source = "acme". The ftp
+# backend is not available in this build: check-config accepts it with
+# a warning and serve refuses to start with it.
 
 server {
   listen              = ["0.0.0.0:21"]   # default
   implicit_listen     = ["0.0.0.0:990"]  # default: none
   banner              = "ftpsgw ready"   # default
+  banner_file         = "/etc/ftpsgw/banner.txt" # default: none; multi-line 220 (50 lines x 200 bytes kept)
+  login_message_file  = "/etc/ftpsgw/motd.txt"   # default: none; multi-line 230
   login_timeout       = "30s"            # default
   idle_timeout        = "5m"             # default
   data_timeout        = "30s"            # default
@@ -64,6 +66,18 @@ passive {
 
 active {
   enabled = false                        # default
+}
+
+admin {                                  # default: no admin listener
+  listen       = "127.0.0.1:9122"        # non-loopback only with tls_cert_file and tls_key_file
+  token_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" # or token_file
+}
+
+hook "ingest" {                          # default: none; any number
+  events      = ["upload", "login_failed"]
+  url         = "https://ingest.internal/ftp" # https; http only to loopback
+  secret_file = "/etc/ftpsgw/hook.secret"     # HMAC-SHA256 key for X-Ftpsgw-Signature
+  timeout     = "10s"                         # default
 }
 
 metrics {

@@ -92,7 +92,7 @@ func Types() []string {
 // reserved are the types the configuration contract names that this build
 // does not serve yet; a config naming one passes check-config with a
 // warning, and serve refuses it.
-var reserved = map[string]bool{"s3": true, "ftp": true}
+var reserved = map[string]bool{"ftp": true}
 
 // Reserved reports whether name is a type of the contract that is not
 // registered in this build.

@@ -249,6 +249,8 @@ type settings struct {
 	maxRename                int
 	opTimeout                time.Duration
 	retries                  int
+	copyThreshold            int64 // a larger object is copied in parts
+	copyPart                 int64 // the part size of such a copy
 }
 
 // settings converts c, reading the secret and CA files.
@@ -262,6 +264,7 @@ func (c *Config) settings() (*settings, error) {
 		endpoint: strings.TrimSuffix(c.Endpoint, "/"), bucket: c.Bucket, region: c.Region,
 		accessKey: c.AccessKeyID, pathStyle: c.PathStyle, concurrency: c.UploadConcurrency,
 		maxRename: c.MaxRenameObjects, retries: c.Retries,
+		copyThreshold: maxPartSize, copyPart: defaultCopyPart,
 	}
 	st.prefix, _ = cleanPrefix(c.Prefix)
 	st.partSize, _ = parseSize(c.PartSize)
