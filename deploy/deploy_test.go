@@ -45,7 +45,6 @@ type portRange struct{ lo, hi int }
 
 func (r portRange) String() string { return fmt.Sprintf("%d-%d", r.lo, r.hi) }
 
-
 func atoi(t *testing.T, s string) int {
 	t.Helper()
 	n, err := strconv.Atoi(s)

@@ -302,6 +302,9 @@ func (s *session) loginOK(ctx context.Context, id *policy.Identity) error {
 	s.cwd = rootPath
 	s.srv.cfg.Defender.Success(s.client)
 	s.failures = 0
+	if s.tls != nil {
+		s.tls.Bind(id.User, s.client) // data tickets are bound to this user and address
+	}
 	s.setState(stateLoggedIn)
 	s.srv.setPreauth(s, false)
 	s.log = s.log.With("user", id.User)
@@ -309,6 +312,6 @@ func (s *session) loginOK(ctx context.Context, id *policy.Identity) error {
 	s.srv.obs.Login(LoginOK, id.User)
 	s.log.Info("login ok", "backend", id.Backend, "source", id.Source,
 		"tls_version", TLSVersionName(s.tlsVer))
-	s.replyR(replyLoginSuccessful)
+	s.loginReply() // login_message_file lines, if any (notices.go)
 	return nil
 }

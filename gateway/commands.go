@@ -154,6 +154,7 @@ func (s *session) dispatch(req request) (keep bool) {
 	s.xferStarted = false
 	s.verb = req.verb
 	c.run(s, req)
+	s.noteCommand(req.verb) // admin API snapshot (sessions_api.go)
 	if c.audit {
 		s.auditLine(req)
 	}

@@ -77,6 +77,14 @@ type Config struct {
 	// PROT C data connections are allowed. False (the default) is "all".
 	AllowClearData bool
 	SessionReuse   ReuseMode
+	// ReuseExemptFrom (tls.reuse_exempt_from) are client networks whose
+	// unbound data connections are accepted, logged and counted as with
+	// session_reuse = "observe", for legacy clients that cannot resume.
+	ReuseExemptFrom []netip.Prefix
+	// CloseNotifyExemptFrom (tls.close_notify_exempt_from) are client
+	// networks whose uploads may end without a TLS close_notify: kept,
+	// logged and counted instead of discarded with 426.
+	CloseNotifyExemptFrom []netip.Prefix
 
 	PassivePortMin, PassivePortMax int        // inclusive; default 50000-50999
 	PublicAddress                  netip.Addr // zero: the control connection's local address
@@ -106,6 +114,11 @@ type Config struct {
 	// 10 GiB; negative means no limit. Answers from the hash cache cost no
 	// read and are not limited.
 	HashMaxSize int64
+
+	// Notices, when set, returns the banner_file and login_message_file
+	// lines (see NoticeLines); called at each greeting and login, so a
+	// reload takes effect for new sessions.
+	Notices func() Notices
 
 	Observer    Observer       // nil: NopObserver
 	TransferLog TransferLogger // nil: transfers are logged to Logger

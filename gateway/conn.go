@@ -82,6 +82,8 @@ type session struct {
 
 	xmu  sync.Mutex // guards xfer
 	xfer *transfer  // transfer in flight, if any
+
+	snap sessSnap // admin API view, own mutex (sessions_api.go)
 }
 
 func newSession(srv *Server, c net.Conn, client netip.Addr, implicit bool, id string) *session {
@@ -155,7 +157,7 @@ func (s *session) serve() {
 			return
 		}
 	}
-	if s.reply(220, s.srv.cfg.Banner) != nil {
+	if s.greet() != nil { // banner_file lines, if any (notices.go)
 		return
 	}
 	s.loop()

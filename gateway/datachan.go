@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -314,7 +313,7 @@ func (s *session) openData(ctx context.Context, setup *dataSetup, protP bool) (d
 // session-binding check.
 func (s *session) secureData(ctx context.Context, c net.Conn, deadline time.Time) (net.Conn, uint16, func() error, error) {
 	raw := &eofConn{Conn: c}
-	tc := tls.Server(raw, s.tls.Data())
+	tc, check := s.tls.Data(raw, s.uploading())
 	hctx, cancel := context.WithTimeout(ctx, tlsHandshakeTimeout)
 	defer cancel()
 	hctx, cancelDeadline := context.WithDeadline(hctx, deadline.Add(tlsHandshakeTimeout))
@@ -328,25 +327,81 @@ func (s *session) secureData(ctx context.Context, c net.Conn, deadline time.Time
 		c.Close()
 		return nil, 0, nil, fmt.Errorf("%w: %w", errDataConn, err)
 	}
-	if err := s.tls.CheckData(cs); err != nil {
-		switch s.srv.cfg.SessionReuse {
-		case ReuseRequired:
-			s.srv.obs.DataRefused(DataNoReuse)
-			s.log.Warn("data connection refused", "reason", DataNoReuse, "error", err)
-			tc.Close()
-			return nil, 0, nil, fmt.Errorf("%w: %w", errNotResumed, err)
-		case ReuseObserve:
-			s.srv.obs.DataRefused(DataNoReuseObserved)
-			s.log.Warn("data connection not bound to its session, accepted (observe mode)", "error", err)
-		}
+	if err := s.bindingVerdict(check()); err != nil {
+		tc.Close()
+		return nil, 0, nil, err
 	}
 	ended := func() error {
-		if raw.eof.Load() {
-			return errTruncated
+		if !raw.eof.Load() {
+			return nil
 		}
-		return nil
+		if inPrefixes(s.srv.cfg.CloseNotifyExemptFrom, s.client) {
+			s.srv.obs.UnclosedUploadAccepted()
+			s.log.Warn("upload ended without tls close_notify, kept (close_notify_exempt_from)")
+			return nil
+		}
+		return errTruncated
 	}
 	return tc, cs.Version, ended, nil
+}
+
+// bindingVerdict applies the reuse mode to the binding check's result:
+// nil to accept the connection (bound, observed, exempt or not checked),
+// else the error that refuses it (522).
+func (s *session) bindingVerdict(unbound error) error {
+	if unbound == nil || s.srv.cfg.SessionReuse == ReuseOff {
+		return nil
+	}
+	reason := unboundReason(unbound)
+	kv := []any{"binding", reason, "error", unbound}
+	var h interface{ Hint() string }
+	if errors.As(unbound, &h) && h.Hint() != "" {
+		kv = append(kv, "hint", h.Hint())
+	}
+	switch {
+	case s.srv.cfg.SessionReuse == ReuseObserve:
+		s.srv.obs.DataUnbound(reason)
+		s.log.Warn("data connection not bound to its session, accepted (observe mode)", kv...)
+		return nil
+	case inPrefixes(s.srv.cfg.ReuseExemptFrom, s.client):
+		s.srv.obs.DataUnbound(reason)
+		s.log.Warn("data connection not bound to its session, accepted (reuse_exempt_from)", kv...)
+		return nil
+	}
+	s.srv.obs.DataRefused(DataNoReuse)
+	s.log.Warn("data connection refused", append([]any{"reason", DataNoReuse}, kv...)...)
+	return fmt.Errorf("%w: %w", errNotResumed, unbound)
+}
+
+// unboundReason maps the TLS provider's error to its reason, a member of
+// the closed set (anything unexpected counts as no_resume).
+func unboundReason(err error) UnboundReason {
+	var r interface{ Reason() string }
+	if errors.As(err, &r) {
+		switch v := UnboundReason(r.Reason()); v {
+		case UnboundNoResume, UnboundOtherSession, UnboundOtherUser, UnboundOtherAddress:
+			return v
+		}
+	}
+	return UnboundNoResume
+}
+
+// uploading reports whether the transfer in flight, which is opening its
+// data connection, is an upload: the client will only write on it.
+func (s *session) uploading() bool {
+	s.xmu.Lock()
+	defer s.xmu.Unlock()
+	return s.xfer != nil && s.xfer.dir == Upload
+}
+
+// inPrefixes reports whether addr is inside one of ps.
+func inPrefixes(ps []netip.Prefix, addr netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // eofConn records whether the peer closed the TCP stream. The TLS layer

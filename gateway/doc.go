@@ -22,8 +22,10 @@
 // close the connection. Passive data connections from any address other
 // than the control connection's client are dropped before their TLS
 // handshake; active mode, when enabled, dials only the client's own
-// address and ports >= 1024. Data TLS must resume a ticket minted within
-// the same FTP session (checked by the TLSProvider's TLSSession).
+// address and ports >= 1024. Data TLS must resume a ticket issued to the
+// same user from the same client address, or within the same FTP session
+// (tls.session_binding; judged by the TLSProvider's TLSSession); a data
+// connection that fails this is dropped like a foreign address.
 //
 // # Session states
 //

@@ -434,6 +434,18 @@ func (o *recObserver) Transfer(r TransferRecord) {
 	o.inc("xfer:" + string(r.Direction) + ":" + string(r.Result))
 }
 
+func (o *recObserver) DataUnbound(r UnboundReason) { o.inc("unbound:" + string(r)) }
+func (o *recObserver) UnclosedUploadAccepted()     { o.inc("unclosed_kept") }
+
+// unbound counts the unbound data connections accepted, for any reason.
+func (o *recObserver) unbound() int {
+	n := 0
+	for _, r := range []UnboundReason{UnboundNoResume, UnboundOtherSession, UnboundOtherUser, UnboundOtherAddress} {
+		n += o.get("unbound:" + string(r))
+	}
+	return n
+}
+
 // file reads a file under the backend root.
 func (e *env) file(rel string) string {
 	b, err := os.ReadFile(filepath.Join(e.root, rel))

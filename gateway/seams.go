@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"crypto/tls"
+	"net"
 	"net/netip"
 	"time"
 )
@@ -24,17 +25,21 @@ type TLSProvider interface {
 //     handshake (after AUTH TLS, or at accept on an implicit listener). host
 //     is the HOST command's argument, or "" if none was sent; SNI, when the
 //     client sends it, takes precedence inside the handshake.
-//   - Data returns the configuration for this session's data connections.
-//     Every ticket it (and Control) mints is bound to this session.
-//   - CheckData reports whether a finished data-connection handshake resumed
-//     a ticket minted within this FTP session. nil means bound; an error says
-//     why not (full handshake, another session's ticket). The gateway
-//     decides, from its reuse mode, whether to refuse or observe.
+//   - Bind tells it who the session authenticated as and the client's
+//     address (after PROXY-protocol resolution); called at every login.
+//   - Data returns the server side of one data connection over conn
+//     (upload: the client only writes on it) and the check to call once the
+//     handshake has succeeded. The check returns nil when the connection
+//     resumed a TLS session it is bound to (one issued to this user from
+//     this client address, or only to this FTP session, as configured),
+//     else an error that has a Reason() string method returning an
+//     UnboundReason. The gateway decides, from its reuse mode and
+//     exemptions, whether to refuse or accept it.
 //   - Close forgets the session.
 type TLSSession = interface {
 	Control(host string) *tls.Config
-	Data() *tls.Config
-	CheckData(cs tls.ConnectionState) error
+	Bind(user string, client netip.Addr)
+	Data(conn net.Conn, upload bool) (*tls.Conn, func() error)
 	Close()
 }
 
@@ -55,6 +60,13 @@ type Observer interface {
 	PassivePorts(inUse int)
 	PassiveExhausted()
 	DataRefused(reason DataRefuseReason)
+	// DataUnbound counts a data connection accepted although its TLS
+	// session is not bound to its FTP session (session_reuse = "observe",
+	// or a client in tls.reuse_exempt_from).
+	DataUnbound(reason UnboundReason)
+	// UnclosedUploadAccepted counts an upload kept although its TLS stream
+	// ended without close_notify (a client in tls.close_notify_exempt_from).
+	UnclosedUploadAccepted()
 	Banned()
 	BackendOp(backend, op string, d time.Duration, err error)
 }
@@ -110,10 +122,26 @@ const (
 	DataNoReuse      DataRefuseReason = "no_session_reuse"
 	DataProtClear    DataRefuseReason = "prot_c"
 	DataActiveDenied DataRefuseReason = "active_denied"
-	// DataNoReuseObserved: with session_reuse = "observe" an unbound data
-	// connection was accepted; counted so operators can measure first.
-	DataNoReuseObserved DataRefuseReason = "no_session_reuse_observed"
-	DataTLSFailed       DataRefuseReason = "tls_failed"
+	DataTLSFailed    DataRefuseReason = "tls_failed"
+)
+
+// UnboundReason says why a data connection's TLS session is not bound to
+// its FTP session.
+type UnboundReason string
+
+// Reasons a data connection is not bound.
+const (
+	// UnboundNoResume: a full handshake (no ticket, or one that cannot be
+	// used: expired, from before a restart, from an unbound connection).
+	UnboundNoResume UnboundReason = "no_resume"
+	// UnboundOtherSession: a ticket of another FTP session that does not
+	// count (session_binding = "session", or one that never logged in).
+	UnboundOtherSession UnboundReason = "other_session"
+	// UnboundOtherUser: a ticket minted for another user.
+	UnboundOtherUser UnboundReason = "other_user"
+	// UnboundOtherAddress: a ticket minted for the same user at another
+	// client address.
+	UnboundOtherAddress UnboundReason = "other_address"
 )
 
 // Direction of a transfer.
@@ -180,5 +208,7 @@ func (NopObserver) Transfer(TransferRecord)                        {}
 func (NopObserver) PassivePorts(int)                               {}
 func (NopObserver) PassiveExhausted()                              {}
 func (NopObserver) DataRefused(DataRefuseReason)                   {}
+func (NopObserver) DataUnbound(UnboundReason)                      {}
+func (NopObserver) UnclosedUploadAccepted()                        {}
 func (NopObserver) Banned()                                        {}
 func (NopObserver) BackendOp(string, string, time.Duration, error) {}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ftpsgw/ftpsgw/tlsmgr"
 )
 
 func TestUploadDownloadRoundTrip(t *testing.T) {
@@ -286,28 +288,35 @@ func TestDataWithoutResumptionRefused(t *testing.T) {
 	if got, code, _ := c2.transfer("RETR x.txt", nil); code != 226 || string(got) != "payload" {
 		t.Fatalf("observe mode: %d %q", code, got)
 	}
-	if e2.obs.get("data:no_session_reuse_observed") != 1 {
-		t.Errorf("observed count %d", e2.obs.get("data:no_session_reuse_observed"))
+	if e2.obs.unbound() != 1 {
+		t.Errorf("observed count %d", e2.obs.unbound())
 	}
 }
 
-func TestOtherSessionsTicketRefused(t *testing.T) {
-	for _, ver := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
-		t.Run(tls.VersionName(ver), func(t *testing.T) {
-			e := newEnv(t)
-			e.writeFile("alice/x.txt", "payload")
-			a := e.dial()
-			a.tlsCfg.MaxVersion = ver
-			a.login("alice", alicePW)
-			a.get("x.txt") // a's cache now holds tickets of a's session
-			b := e.dial()
-			b.tlsCfg.MaxVersion = ver
-			b.login("alice", alicePW)
-			b.tlsCfg = a.tlsCfg // b's data connection presents a's ticket
-			if _, code, _ := b.transfer("RETR x.txt", nil); code != 522 {
-				t.Fatalf("foreign ticket: %d, want 522", code)
-			}
-		})
+// TestOtherSessionsTicket: a data connection that presents a ticket of
+// another FTP session of the same user from the same address is bound
+// under session_binding = "user" (the default) and refused under
+// "session". The other bindings are in binding_e2e_test.go.
+func TestOtherSessionsTicket(t *testing.T) {
+	for _, binding := range []string{tlsmgr.BindingUser, tlsmgr.BindingSession} {
+		for _, ver := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+			t.Run(binding+"/"+tls.VersionName(ver), func(t *testing.T) {
+				e := newEnvTLS(t, tlsmgr.Config{Source: tlsmgr.SourceSelfSigned, SessionBinding: binding}, shortData)
+				e.writeFile("alice/x.txt", "payload")
+				a := e.dial()
+				a.tlsCfg.MaxVersion = ver
+				a.login("alice", alicePW)
+				a.get("x.txt") // a's cache now holds tickets of a's session
+				b := e.dial()
+				b.tlsCfg.MaxVersion = ver
+				b.login("alice", alicePW)
+				b.tlsCfg = a.tlsCfg // b's data connection presents a's ticket
+				want := map[string]int{tlsmgr.BindingUser: 226, tlsmgr.BindingSession: 522}[binding]
+				if _, code, _ := b.transfer("RETR x.txt", nil); code != want {
+					t.Fatalf("sibling's ticket: %d, want %d", code, want)
+				}
+			})
+		}
 	}
 }
 

@@ -186,6 +186,8 @@ func exerciseAll(m *Metrics) {
 	m.PassivePorts(3)
 	m.PassiveExhausted()
 	m.DataRefused(gateway.DataNoReuse)
+	m.DataUnbound(gateway.UnboundOtherSession)
+	m.UnclosedUploadAccepted()
 	m.Banned()
 	m.BackendOp("files", "open", 3*time.Millisecond, nil)
 	m.BackendOp("files", "stat", time.Millisecond, errors.New("gone"))

@@ -33,6 +33,8 @@ var (
 	channels      = setOf(string(gateway.ChannelControl), string(gateway.ChannelData))
 	refuseReasons = setOf(string(gateway.DataWrongIP), string(gateway.DataNoReuse),
 		string(gateway.DataProtClear), string(gateway.DataActiveDenied), string(gateway.DataTLSFailed))
+	unboundReasons = setOf(string(gateway.UnboundNoResume), string(gateway.UnboundOtherSession),
+		string(gateway.UnboundOtherUser), string(gateway.UnboundOtherAddress))
 	directions     = setOf(string(gateway.Upload), string(gateway.Download))
 	transferResult = setOf(string(gateway.TransferOK), string(gateway.TransferAborted),
 		string(gateway.TransferFailed), string(gateway.TransferTooLarge), string(gateway.TransferQuota))

@@ -47,24 +47,25 @@ type Metrics struct {
 	reg    *prometheus.Registry
 	logger hclog.Logger
 
-	connAccepted  prometheus.Counter
-	connRejected  *prometheus.CounterVec
-	sessions      prometheus.Gauge
-	logins        *prometheus.CounterVec
-	handshakes    *prometheus.CounterVec
-	commands      *prometheus.CounterVec
-	denials       *prometheus.CounterVec
-	transfers     *prometheus.CounterVec
-	bytes         *prometheus.CounterVec
-	xferDuration  *prometheus.HistogramVec
-	pasvInUse     prometheus.Gauge
-	pasvExhausted prometheus.Counter
-	dataRefused   *prometheus.CounterVec
-	dataUnbound   prometheus.Counter
-	bans          prometheus.Counter
-	backendDur    *prometheus.HistogramVec
-	backendErrs   *prometheus.CounterVec
-	backendUp     *prometheus.GaugeVec
+	connAccepted   prometheus.Counter
+	connRejected   *prometheus.CounterVec
+	sessions       prometheus.Gauge
+	logins         *prometheus.CounterVec
+	handshakes     *prometheus.CounterVec
+	commands       *prometheus.CounterVec
+	denials        *prometheus.CounterVec
+	transfers      *prometheus.CounterVec
+	bytes          *prometheus.CounterVec
+	xferDuration   *prometheus.HistogramVec
+	pasvInUse      prometheus.Gauge
+	pasvExhausted  prometheus.Counter
+	dataRefused    *prometheus.CounterVec
+	dataUnbound    *prometheus.CounterVec
+	uploadUnclosed prometheus.Counter
+	bans           prometheus.Counter
+	backendDur     *prometheus.HistogramVec
+	backendErrs    *prometheus.CounterVec
+	backendUp      *prometheus.GaugeVec
 
 	typesMu      sync.RWMutex
 	backendTypes map[string]string // guarded by typesMu: backend name -> type
@@ -127,8 +128,11 @@ func (m *Metrics) register(version string) {
 	m.pasvInUse = f.gauge("passive_ports_in_use", "Passive data ports currently allocated.")
 	m.pasvExhausted = f.counter("passive_allocation_failures_total", "Passive port requests refused because the range was exhausted.")
 	m.dataRefused = f.counterVec("data_connections_refused_total", "Data connections refused, by reason.", "reason")
-	m.dataUnbound = f.counter("data_connections_unbound_accepted_total",
-		"Data connections whose TLS session was not bound to their control session, accepted because session_reuse is \"observe\".")
+	m.dataUnbound = f.counterVec("data_connections_unbound_accepted_total",
+		"Data connections whose TLS session was not bound to their control session, accepted because session_reuse is \"observe\" "+
+			"or the client is in reuse_exempt_from, by why they were not bound.", "reason")
+	m.uploadUnclosed = f.counter("uploads_unclosed_accepted_total",
+		"Uploads whose TLS stream ended without close_notify, kept because the client is in close_notify_exempt_from.")
 	m.bans = f.counter("defender_bans_total", "Client IPs banned by the defender.")
 	m.backendDur = f.histogramVec("backend_operation_duration_seconds", "Latency of backend operations.",
 		[]float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}, "backend", "type", "operation")
@@ -163,6 +167,9 @@ func (m *Metrics) precreate() {
 	}
 	for _, r := range refuseReasons.members() {
 		m.dataRefused.WithLabelValues(r)
+	}
+	for _, r := range unboundReasons.members() {
+		m.dataUnbound.WithLabelValues(r)
 	}
 	for _, r := range []string{"ok", "error"} {
 		m.reloads.WithLabelValues(r)
@@ -270,16 +277,20 @@ func (m *Metrics) PassivePorts(inUse int) { m.pasvInUse.Set(float64(inUse)) }
 // PassiveExhausted counts a passive request refused for lack of ports.
 func (m *Metrics) PassiveExhausted() { m.pasvExhausted.Inc() }
 
-// DataRefused counts a refused data connection. The reason
-// gateway.DataNoReuseObserved is not a refusal: it counts a connection
-// accepted in observe mode, on its own counter.
+// DataRefused counts a refused data connection.
 func (m *Metrics) DataRefused(reason gateway.DataRefuseReason) {
-	if reason == gateway.DataNoReuseObserved {
-		m.dataUnbound.Inc()
-		return
-	}
 	m.dataRefused.WithLabelValues(closed(refuseReasons, string(reason))).Inc()
 }
+
+// DataUnbound counts a data connection accepted although its TLS session
+// was not bound to its FTP session (observe mode, or an exempt client).
+func (m *Metrics) DataUnbound(reason gateway.UnboundReason) {
+	m.dataUnbound.WithLabelValues(closed(unboundReasons, string(reason))).Inc()
+}
+
+// UnclosedUploadAccepted counts an upload kept although it ended without
+// close_notify (an exempt client).
+func (m *Metrics) UnclosedUploadAccepted() { m.uploadUnclosed.Inc() }
 
 // Banned counts a defender ban.
 func (m *Metrics) Banned() { m.bans.Inc() }

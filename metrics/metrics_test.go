@@ -48,6 +48,11 @@ func TestObserverDeltas(t *testing.T) {
 	m.PassiveExhausted()
 	m.DataRefused(gateway.DataWrongIP)
 	m.DataRefused(gateway.DataWrongIP)
+	m.DataUnbound(gateway.UnboundOtherUser)
+	m.DataUnbound(gateway.UnboundNoResume)
+	m.DataUnbound(gateway.UnboundNoResume)
+	m.DataUnbound("made_up")
+	m.UnclosedUploadAccepted()
 	m.Banned()
 	m.SetBackendType("files", "local")
 	m.BackendOp("files", "open", 10*time.Millisecond, nil)
@@ -94,6 +99,11 @@ func TestObserverDeltas(t *testing.T) {
 		{"ftpsgw_passive_allocation_failures_total", nil, 1},
 		{"ftpsgw_data_connections_refused_total", l("reason", "wrong_ip"), 2},
 		{"ftpsgw_data_connections_refused_total", l("reason", "prot_c"), 0},
+		{"ftpsgw_data_connections_unbound_accepted_total", l("reason", "no_resume"), 2},
+		{"ftpsgw_data_connections_unbound_accepted_total", l("reason", "other_user"), 1},
+		{"ftpsgw_data_connections_unbound_accepted_total", l("reason", "other_address"), 0},
+		{"ftpsgw_data_connections_unbound_accepted_total", l("reason", "other"), 1},
+		{"ftpsgw_uploads_unclosed_accepted_total", nil, 1},
 		{"ftpsgw_defender_bans_total", nil, 1},
 		{"ftpsgw_backend_operation_duration_seconds_count", l("backend", "files", "type", "local", "operation", "open"), 2},
 		{"ftpsgw_backend_operation_duration_seconds_sum", l("backend", "files", "type", "local", "operation", "open"), 0.03},

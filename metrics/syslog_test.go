@@ -130,4 +130,3 @@ func TestSyslogTargetRefused(t *testing.T) {
 type nopWriter struct{}
 
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
-

@@ -21,12 +21,12 @@ import (
 
 // pebble is a running Pebble ACME server started by a test.
 type pebble struct {
-	dirURL    string
-	mgmt      string
-	caFile    string // CA of Pebble's own HTTPS listener
-	client    *http.Client
-	httpPort  int // where our http-01 solver listens
-	alpnPort  int // where our tls-alpn-01 solver listens
+	dirURL   string
+	mgmt     string
+	caFile   string // CA of Pebble's own HTTPS listener
+	client   *http.Client
+	httpPort int // where our http-01 solver listens
+	alpnPort int // where our tls-alpn-01 solver listens
 }
 
 func findPebble(t *testing.T) string {

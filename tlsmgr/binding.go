@@ -1,79 +1,96 @@
 package tlsmgr
 
 import (
-	"bytes"
+	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"crypto/tls"
-	"errors"
-	"sync"
+	"net"
+	"net/netip"
 	"sync/atomic"
+	"time"
 )
 
-// Errors CheckData returns for a data connection that is not bound to its
-// FTP session.
+// BindError says why a data connection's TLS session is not bound to its
+// FTP session. Reason is a member of a closed set, for metrics labels.
+type BindError struct {
+	reason string
+	msg    string
+	hint   string
+}
+
+// Error returns the message, lowercase, for logs.
+func (e *BindError) Error() string { return e.msg }
+
+// Reason returns one of "no_resume", "other_session", "other_user" and
+// "other_address".
+func (e *BindError) Reason() string { return e.reason }
+
+// Hint is advice for the operator, or "".
+func (e *BindError) Hint() string { return e.hint }
+
+// The errors a data connection's check returns. Compare with errors.Is;
+// every one is a *BindError.
 var (
-	// ErrNotResumed: the data connection made a full handshake (it offered
-	// no ticket, or one we could not decrypt, e.g. from before a restart).
-	ErrNotResumed = errors.New("tls data connection did not resume a session of its ftp session")
-	// ErrForeignSession: the data connection offered a ticket minted in
-	// another FTP session (or was handshaken with another session's
-	// config).
-	ErrForeignSession = errors.New("tls data connection offered a ticket of another ftp session")
+	// ErrNotResumed: the data connection made a full handshake: it offered
+	// no ticket, or one we could not decrypt (from before a restart, or
+	// expired), or one from an unbound connection.
+	ErrNotResumed = &BindError{reason: "no_resume", msg: "tls data connection did not resume a session ticket"}
+	// ErrSessionIDOnly is ErrNotResumed for a TLS 1.2 client that sent no
+	// session_ticket extension: it resumes only by session id, which Go's
+	// TLS server cannot do (it keeps no session cache and answers with an
+	// empty session id). Its Hint says what the operator can do.
+	ErrSessionIDOnly = &BindError{reason: "no_resume", msg: "tls 1.2 data connection sent no session_ticket extension",
+		hint: "client sends no TLS 1.2 session ticket extension, so it resumes only by session id (if at all), " +
+			"which Go's TLS server cannot do; use TLS 1.3 or exempt it (tls.reuse_exempt_from)"}
+	// ErrForeignSession: the ticket was minted in another FTP session that
+	// does not count (binding "session", or a session that never logged
+	// in or is forgotten).
+	ErrForeignSession = &BindError{reason: "other_session", msg: "tls data connection offered a ticket of another ftp session"}
+	// ErrOtherUser: the ticket was minted for another user.
+	ErrOtherUser = &BindError{reason: "other_user", msg: "tls data connection offered a ticket minted for another user"}
+	// ErrOtherAddress: the ticket was minted for the same user from
+	// another client address.
+	ErrOtherAddress = &BindError{reason: "other_address", msg: "tls data connection offered a ticket minted for another client address"}
 )
-
-// bindPrefix starts the SessionState.Extra entry that names the FTP
-// session a ticket was minted in; the rest of the entry is the session's
-// random token.
-var bindPrefix = []byte("ftpsgw-bind-v1:")
 
 // TLSSession is the method set of one FTP session's TLS state, spelled as
-// an interface literal so that it is identical to any other package's alias
-// of the same literal.
+// an interface literal so that it is identical to the gateway's alias of
+// the same literal.
 type TLSSession = interface {
 	Control(host string) *tls.Config
-	Data() *tls.Config
-	CheckData(cs tls.ConnectionState) error
+	Bind(user string, client netip.Addr)
+	Data(conn net.Conn, upload bool) (*tls.Conn, func() error)
 	Close()
 }
 
 var _ TLSSession = (*Session)(nil)
 
-// Session is one FTP session's TLS state. Every ticket minted on its control
-// connection or its data connections carries its random token; its data
-// config resumes only tickets carrying that token. It is safe for
-// concurrent use.
+// Session is one FTP session's TLS state. Every ticket minted on its
+// control or data connections names it; its data connections accept the
+// tickets the binding mode allows. It is safe for concurrent use.
 type Session struct {
-	m     *Manager
-	id    string // the gateway's session id, kept for debugging
-	entry []byte // bindPrefix + token, immutable
+	m   *Manager
+	id  string // the gateway's session id, for logs
+	tok token  // immutable
+	rec *record
 
 	host   atomic.Pointer[string] // HOST name from Control, for data SNI fallback
 	closed atomic.Bool
-
-	// Handshake outcomes recorded by the data config's VerifyConnection
-	// and consumed by CheckData: resumed connections of this session, and
-	// full handshakes that had offered a foreign ticket.
-	resumed atomic.Int64
-	foreign atomic.Int64
-
-	dataOnce sync.Once
-	data     *tls.Config
 }
 
 func newSession(m *Manager, id string) *Session {
-	token := make([]byte, 16)
-	_, _ = rand.Read(token) // crypto/rand.Read never fails
 	s := &Session{m: m, id: id}
-	s.entry = append(append([]byte(nil), bindPrefix...), token...)
+	_, _ = rand.Read(s.tok[:]) // crypto/rand.Read never fails
+	s.rec = m.reg.open(s.tok)
 	return s
 }
 
 // Control returns the config for the control connection's handshake. host
 // is the HOST command's name ("" if none); the client's SNI takes
-// precedence. Client certificates are requested as configured. The control
-// handshake never resumes a ticket from another FTP session, so client
-// certificates are verified afresh against the current CAs.
+// precedence. Client certificates are requested as configured and checked
+// against the CRL. The control handshake resumes only this session's own
+// tickets (in practice none: it is the session's first handshake), so
+// client certificates are always verified afresh.
 func (s *Session) Control(host string) *tls.Config {
 	if host != "" {
 		s.host.Store(&host)
@@ -82,144 +99,108 @@ func (s *Session) Control(host string) *tls.Config {
 	c.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 		return s.m.getCertificate(hello, host)
 	}
-	if pool := s.m.clientCAs.Load(); pool != nil {
-		c.ClientCAs = pool
+	c.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		return nil, s.m.checkHello(hello, host)
+	}
+	if tr := s.m.trust.Load(); tr != nil {
+		c.ClientCAs = tr.pool
 		c.ClientAuth = s.m.cfg.clientAuth()
+		c.VerifyConnection = tr.verifyConnection
 	}
-	c.WrapSession = s.wrap
+	c.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+		return s.wrap(cs, ss, s.mintBinding())
+	}
 	c.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
-		ss, _ := s.unwrap(identity, cs)
+		ss, b := s.decrypt(identity, cs)
+		if ss == nil || b.kind == kindVoid || b.session != s.tok || s.closed.Load() {
+			return nil, nil
+		}
 		return ss, nil
 	}
 	return c
 }
 
-// Data returns the config for this session's data connections. It is the
-// same value on every call. Its handshakes resume only tickets minted
-// within this session and mint new tickets bound to it.
-func (s *Session) Data() *tls.Config {
-	s.dataOnce.Do(func() {
-		c := policyConfig(s.m.minVersion)
-		c.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			host := ""
-			if h := s.host.Load(); h != nil {
-				host = *h
-			}
-			return s.m.getCertificate(hello, host)
-		}
-		c.WrapSession = s.wrap
-		c.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
-			ss, _ := s.unwrap(identity, cs)
-			return ss, nil
-		}
-		c.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
-			return s.dataConnConfig(c), nil
-		}
-		s.data = c
-	})
-	return s.data
+// Bind records who the session authenticated as, and from which client
+// address (after PROXY-protocol resolution). Call it at every successful
+// login; tickets minted from then on carry both.
+func (s *Session) Bind(user string, client netip.Addr) {
+	s.m.reg.bind(s.rec, user, client)
 }
 
-// dataConnConfig is the config for one data handshake: a clone of base
-// whose hooks remember, for this connection only, whether a foreign ticket
-// was offered, and report the outcome to the session at the end of the
-// handshake.
-func (s *Session) dataConnConfig(base *tls.Config) *tls.Config {
-	c := base.Clone()
-	c.GetConfigForClient = nil
-	var offeredForeign atomic.Bool
-	c.UnwrapSession = func(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
-		ss, foreign := s.unwrap(identity, cs)
-		if foreign {
-			offeredForeign.Store(true)
-		}
-		return ss, nil
-	}
-	c.VerifyConnection = func(cs tls.ConnectionState) error {
-		switch {
-		case cs.DidResume:
-			s.resumed.Add(1)
-		case offeredForeign.Load():
-			s.foreign.Add(1)
-		}
-		return nil // the gateway decides; we only report
-	}
-	return c
-}
-
-// CheckData reports whether a finished data handshake, made with the
-// config from Data, resumed a ticket minted within this FTP session: nil if
-// so, else ErrNotResumed or ErrForeignSession. Call it once per data
-// connection: each call consumes that handshake's record.
-func (s *Session) CheckData(cs tls.ConnectionState) error {
-	if !cs.DidResume {
-		if takeOne(&s.foreign) {
-			return ErrForeignSession
-		}
-		return ErrNotResumed
-	}
-	// Data's UnwrapSession only ever resumes this session's tickets, so a
-	// resumed handshake is bound, provided it went through our config: the
-	// counter proves that and catches a connection state from elsewhere.
-	if !takeOne(&s.resumed) {
-		return ErrForeignSession
-	}
-	return nil
-}
-
-// Close forgets the session: its tickets are no longer resumed.
+// Close forgets the session: its own data connections accept nothing
+// more. With binding "user" its tickets stay valid for sibling sessions
+// of the same user and address (see registry).
 func (s *Session) Close() {
-	s.closed.Store(true)
+	if s.closed.Swap(true) {
+		return
+	}
+	s.m.reg.close(s.tok, s.rec)
 }
 
-// wrap binds a ticket to this session: any earlier binding (a resumed
-// session carries its old Extra) is replaced by ours, then the state is
-// encrypted with the shared ticket keys.
-func (s *Session) wrap(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
-	extra := make([][]byte, 0, len(ss.Extra)+1)
-	for _, e := range ss.Extra {
-		if !bytes.HasPrefix(e, bindPrefix) {
-			extra = append(extra, e)
-		}
+// mintBinding is the binding of a ticket minted now in this session on a
+// bound connection: the session, plus user and address once logged in.
+func (s *Session) mintBinding() binding {
+	b := binding{nonce: s.m.nonce, kind: kindSession, session: s.tok}
+	if user, addr := s.m.reg.identity(s.rec); user != "" {
+		b.kind, b.user, b.addr = kindIdentity, user, addr
 	}
-	ss.Extra = append(extra, s.entry)
+	return b
+}
+
+// wrap binds a ticket (replacing the binding a resumed state carries) and
+// encrypts it with the shared ticket keys.
+func (s *Session) wrap(cs tls.ConnectionState, ss *tls.SessionState, b binding) ([]byte, error) {
+	setBinding(ss, b)
 	return s.m.ticketKeys.EncryptTicket(cs, ss)
 }
 
-// unwrap decrypts a ticket with the shared keys and returns its state only
-// if it is bound to this (open) session; foreign reports a ticket that
-// decrypted but belongs elsewhere. A nil state makes crypto/tls fall back
-// to a full handshake.
-func (s *Session) unwrap(identity []byte, cs tls.ConnectionState) (ss *tls.SessionState, foreign bool) {
+// decrypt opens a ticket with the shared keys and returns its state and
+// binding; ss is nil if it does not decrypt or was not minted by this
+// Manager (another process, before a restart).
+func (s *Session) decrypt(identity []byte, cs tls.ConnectionState) (*tls.SessionState, binding) {
 	ss, err := s.m.ticketKeys.DecryptTicket(identity, cs)
 	if err != nil || ss == nil {
-		return nil, false
+		return nil, binding{}
 	}
-	if s.closed.Load() || !s.owns(ss) {
-		return nil, true
+	b, ok := bindingOf(ss)
+	if !ok || b.nonce != s.m.nonce {
+		return nil, binding{}
 	}
-	return ss, false
+	return ss, b
 }
 
-// owns reports whether ss carries this session's binding entry.
-func (s *Session) owns(ss *tls.SessionState) bool {
-	for _, e := range ss.Extra {
-		if bytes.HasPrefix(e, bindPrefix) {
-			return subtle.ConstantTimeCompare(e, s.entry) == 1
+// judge decides whether a ticket with binding b may bind a data connection
+// of this session: nil, or the *BindError to report. It may wait (until
+// deadline or ctx ends) for a sibling session that is still logging in.
+func (s *Session) judge(ctx context.Context, b binding, deadline time.Time) error {
+	if b.kind == kindVoid {
+		return ErrNotResumed
+	}
+	if s.closed.Load() {
+		return ErrForeignSession
+	}
+	if b.session == s.tok {
+		return nil
+	}
+	if s.m.binding == BindingSession {
+		return ErrForeignSession
+	}
+	myUser, myAddr := s.m.reg.identity(s.rec)
+	if myUser == "" {
+		return ErrForeignSession // no data connections before login anyway
+	}
+	user, addr := b.user, b.addr
+	if b.kind == kindSession {
+		var known bool
+		if user, addr, known = s.m.reg.lookup(ctx, b.session, deadline); !known {
+			return ErrForeignSession
 		}
 	}
-	return false
-}
-
-// takeOne decrements n if it is positive and reports whether it did.
-func takeOne(n *atomic.Int64) bool {
-	for {
-		v := n.Load()
-		if v <= 0 {
-			return false
-		}
-		if n.CompareAndSwap(v, v-1) {
-			return true
-		}
+	switch {
+	case addr != myAddr:
+		return ErrOtherAddress
+	case user != myUser:
+		return ErrOtherUser
 	}
+	return nil
 }

@@ -23,6 +23,17 @@ const (
 	ClientCertRequired = "required"
 )
 
+// Data-connection binding modes accepted in Config.SessionBinding.
+const (
+	// BindingUser accepts, on a data connection, a ticket minted in any FTP
+	// session of this process that authenticated as the same user from the
+	// same client address, open or closed. It is the default.
+	BindingUser = "user"
+	// BindingSession accepts only tickets minted in the data connection's
+	// own FTP session.
+	BindingSession = "session"
+)
+
 // ACME challenge names accepted in ACMEConfig.Challenges.
 const (
 	ChallengeHTTP01    = "http-01"
@@ -40,7 +51,8 @@ const ExpiryWarning = 14 * 24 * time.Hour
 // Config is the tls block of the configuration file. The zero value is not
 // valid (it has no source); every security knob is strict at zero:
 // MinVersion "" is TLS 1.2, ClientCert "" is "none" (or "optional" when a
-// ClientCAFile is given), OCSP stapling is on.
+// ClientCAFile is given), OCSP stapling is on, SessionBinding "" is "user"
+// (data connections bound to the user and the client address).
 type Config struct {
 	// Source is "file", "self_signed" or "acme".
 	Source string
@@ -67,6 +79,18 @@ type Config struct {
 	// "required".
 	ClientCAFile string
 	ClientCert   string
+	// ClientCRLFile is a CRL (PEM, one or more "X509 CRL" blocks, or DER)
+	// issued by CAs of ClientCAFile. A client certificate it lists fails
+	// the handshake. It is re-read by Reload, with the CA file.
+	ClientCRLFile string
+
+	// SessionBinding is "user" (the default when empty) or "session"; see
+	// BindingUser and BindingSession.
+	SessionBinding string
+
+	// StrictSNI refuses a handshake whose SNI name the certificates do not
+	// cover. A ClientHello without SNI is always accepted.
+	StrictSNI bool
 
 	// ACME configures source "acme".
 	ACME ACMEConfig
@@ -146,6 +170,14 @@ func (c Config) Validate() error {
 		}
 	default:
 		bad("client_cert %q is unknown: want none, optional or required", c.ClientCert)
+	}
+	if c.ClientCRLFile != "" && c.ClientCAFile == "" {
+		bad("client_crl_file needs client_ca_file: the CRL is checked against its CAs")
+	}
+	switch c.SessionBinding {
+	case "", BindingUser, BindingSession:
+	default:
+		bad("session_binding %q is unknown: want user or session", c.SessionBinding)
 	}
 	return errors.Join(errs...)
 }

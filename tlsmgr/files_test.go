@@ -99,7 +99,7 @@ func TestFileReloadValidInvalidValid(t *testing.T) {
 	}
 	// The earlier session's data connection still resumes (ticket keys
 	// are not tied to the certificate).
-	if r := dial(t, s.Data(), clientConfig(ca, tls.VersionTLS13, cache)); s.CheckData(r.server) != nil {
+	if r := dialData(t, s, clientConfig(ca, tls.VersionTLS13, cache)); r.bind != nil {
 		t.Fatal("in-flight session lost its binding across a reload")
 	}
 }

@@ -72,7 +72,7 @@ func newTestCA(t testing.TB, cn string) *testCA {
 		NotAfter:              time.Now().Add(30 * 24 * time.Hour),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -162,12 +162,46 @@ type result struct {
 	client tls.ConnectionState
 	srvErr error
 	cliErr error
+	// bind is what a data connection's check said (after a successful
+	// server handshake); nil for control configs.
+	bind error
+}
+
+// server makes the server side of one test connection and, for data
+// connections, its binding check.
+type server func(net.Conn) (*tls.Conn, func() error)
+
+func cfgServer(c *tls.Config) server {
+	return func(n net.Conn) (*tls.Conn, func() error) { return tls.Server(n, c), nil }
+}
+
+func dataServer(s TLSSession, upload bool) server {
+	return func(n net.Conn) (*tls.Conn, func() error) { return s.Data(n, upload) }
 }
 
 // dial runs one TLS connection over loopback TCP: the server handshakes
 // with scfg and writes one byte, the client handshakes with ccfg and reads
 // it (which also consumes TLS 1.3 session tickets).
 func dial(t testing.TB, scfg, ccfg *tls.Config) result {
+	t.Helper()
+	return dialSide(t, cfgServer(scfg), ccfg, false)
+}
+
+// dialData is dial for a download data connection of s.
+func dialData(t testing.TB, s TLSSession, ccfg *tls.Config) result {
+	t.Helper()
+	return dialSide(t, dataServer(s, false), ccfg, false)
+}
+
+// dialUpload is an upload data connection of s: the client writes one
+// byte, then reads for a moment (so that it would process any ticket the
+// server sent) and closes.
+func dialUpload(t testing.TB, s TLSSession, ccfg *tls.Config) result {
+	t.Helper()
+	return dialSide(t, dataServer(s, true), ccfg, true)
+}
+
+func dialSide(t testing.TB, mk server, ccfg *tls.Config, upload bool) result {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -185,16 +219,23 @@ func dial(t testing.TB, scfg, ccfg *tls.Config) result {
 		}
 		defer c.Close()
 		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-		sc := tls.Server(c, scfg)
+		sc, check := mk(c)
 		if r.srvErr = sc.Handshake(); r.srvErr != nil {
 			return
 		}
 		r.server = sc.ConnectionState()
+		if check != nil {
+			r.bind = check()
+		}
+		buf := make([]byte, 1)
+		if upload {
+			_, r.srvErr = sc.Read(buf)
+			return
+		}
 		if _, err := sc.Write([]byte("x")); err != nil {
 			r.srvErr = err
 			return
 		}
-		buf := make([]byte, 1)
 		_, _ = sc.Read(buf) // wait for the client's close
 	}()
 	c, err := net.Dial("tcp", ln.Addr().String())
@@ -206,7 +247,13 @@ func dial(t testing.TB, scfg, ccfg *tls.Config) result {
 	r.cliErr = cc.Handshake()
 	if r.cliErr == nil {
 		buf := make([]byte, 1)
-		if _, err := cc.Read(buf); err != nil {
+		if upload {
+			if _, err := cc.Write([]byte("x")); err != nil {
+				r.cliErr = err
+			}
+			_ = cc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			_, _ = cc.Read(buf)
+		} else if _, err := cc.Read(buf); err != nil {
 			r.cliErr = err
 		}
 		r.client = cc.ConnectionState()
@@ -247,6 +294,33 @@ func (c *singleUseCache) Put(key string, cs *tls.ClientSessionState) {
 		return
 	}
 	c.m[key] = cs
+}
+
+// countingCache is an LRU client cache that counts the tickets it is
+// given.
+type countingCache struct {
+	tls.ClientSessionCache
+	mu   sync.Mutex
+	puts int
+}
+
+func newCountingCache() *countingCache {
+	return &countingCache{ClientSessionCache: tls.NewLRUClientSessionCache(8)}
+}
+
+func (c *countingCache) Put(key string, cs *tls.ClientSessionState) {
+	if cs != nil {
+		c.mu.Lock()
+		c.puts++
+		c.mu.Unlock()
+	}
+	c.ClientSessionCache.Put(key, cs)
+}
+
+func (c *countingCache) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.puts
 }
 
 func clientConfig(ca *testCA, version uint16, cache tls.ClientSessionCache) *tls.Config {

@@ -2,11 +2,9 @@ package tlsmgr
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,7 +40,15 @@ type Manager struct {
 	// minted or received it. Only its EncryptTicket/DecryptTicket are used.
 	ticketKeys *tls.Config
 
-	clientCAs atomic.Pointer[x509.CertPool] // nil when no client_ca_file
+	// nonce is minted at New and written into every ticket; a ticket with
+	// another nonce (another process, another Manager) binds nothing.
+	nonce token
+	// binding is BindingUser or BindingSession.
+	binding string
+	// reg knows every FTP session's user and client address.
+	reg *registry
+
+	trust atomic.Pointer[clientTrust] // nil when no client_ca_file
 
 	expiryEvery time.Duration
 	now         func() time.Time
@@ -70,10 +76,16 @@ func New(ctx context.Context, cfg Config, logger hclog.Logger) (*Manager, error)
 		log:         logger,
 		minVersion:  minVersion,
 		ticketKeys:  policyConfig(minVersion),
+		binding:     cfg.SessionBinding,
 		expiryEvery: time.Hour,
 		now:         time.Now,
 	}
-	if err := m.loadClientCAs(); err != nil {
+	if m.binding == "" {
+		m.binding = BindingUser
+	}
+	_, _ = rand.Read(m.nonce[:]) // crypto/rand.Read never fails
+	m.reg = newRegistry(func() time.Time { return m.now() })
+	if err := m.loadClientAuth(); err != nil {
 		return nil, err
 	}
 	bg, cancel := context.WithCancel(ctx)
@@ -97,13 +109,15 @@ func New(ctx context.Context, cfg Config, logger hclog.Logger) (*Manager, error)
 	return m, nil
 }
 
-// Reload re-reads the certificate files (source file and self_signed) and
-// the client CA file. On any error the previous material stays in force and
-// the error says what was wrong. Sessions in flight are not touched; new
+// Reload re-reads the certificate files (source file and self_signed), the
+// client CA file and the client CRL file. On any error the previous
+// material stays in force (the CA file and the CRL are kept or replaced
+// together) and the error says what was wrong. Sessions in flight are not touched; new
 // handshakes use the new material.
 func (m *Manager) Reload() error {
 	var errs []error
-	if err := m.loadClientCAs(); err != nil {
+	if err := m.loadClientAuth(); err != nil {
+		m.log.Error("client ca or crl reload rejected, keeping the current ones", "error", err)
 		errs = append(errs, err)
 	}
 	if err := m.src.reload(); err != nil {
@@ -128,7 +142,7 @@ func (m *Manager) Close() {
 }
 
 // NewSession returns the TLS state of one FTP session (a *Session); id is
-// the gateway's session id, used only in logs.
+// the gateway's session id, used only in logs. The gateway must Close it.
 func (m *Manager) NewSession(id string) TLSSession {
 	return newSession(m, id)
 }
@@ -143,20 +157,16 @@ func (m *Manager) getCertificate(hello *tls.ClientHelloInfo, host string) (*tls.
 	return m.src.certificate(hello)
 }
 
-// loadClientCAs (re)reads client_ca_file.
-func (m *Manager) loadClientCAs() error {
-	if m.cfg.ClientCAFile == "" {
-		return nil
-	}
-	pemBytes, err := os.ReadFile(m.cfg.ClientCAFile)
+// loadClientAuth (re)reads client_ca_file and client_crl_file and swaps
+// them in together.
+func (m *Manager) loadClientAuth() error {
+	tr, err := m.loadClientTrust()
 	if err != nil {
-		return fmt.Errorf("tls: read client_ca_file: %w", err)
+		return err
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemBytes) {
-		return fmt.Errorf("tls: client_ca_file %s holds no PEM certificate", m.cfg.ClientCAFile)
+	if tr != nil {
+		m.trust.Store(tr)
 	}
-	m.clientCAs.Store(pool)
 	return nil
 }
 

@@ -30,7 +30,9 @@ func policyConfig(minVersion uint16) *tls.Config {
 		MinVersion:   minVersion,
 		MaxVersion:   tls.VersionTLS13,
 		CipherSuites: CipherSuites(),
-		// No NextProtos: explicit FTPS negotiates no ALPN, and leaving it
-		// empty keeps certmagic's acme-tls/1 path off the FTP listeners.
+		// ALPN "ftp" only (checkHello refuses other offers): a client that
+		// offers h2 or http/1.1 is not talking FTP (ALPACA), and
+		// certmagic's acme-tls/1 path stays off the FTP listeners.
+		NextProtos: []string{ALPNProtocol},
 	}
 }

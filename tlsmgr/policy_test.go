@@ -96,11 +96,12 @@ func TestPolicyRefusesWeakClients(t *testing.T) {
 			return c
 		}},
 	}
-	servers := map[string]*tls.Config{"control": s.Control(""), "data": s.Data(), "control-1.3": s13.Control(""), "data-1.3": s13.Data()}
+	servers := map[string]server{"control": cfgServer(s.Control("")), "data": dataServer(s, false),
+		"control-1.3": cfgServer(s13.Control("")), "data-1.3": dataServer(s13, false)}
 	for sname, scfg := range servers {
 		for _, w := range weak {
 			t.Run(sname+"/"+w.name, func(t *testing.T) {
-				r := dial(t, scfg, w.cfg())
+				r := dialSide(t, scfg, w.cfg(), false)
 				if r.cliErr == nil || r.srvErr == nil {
 					t.Fatalf("weak client accepted: version %x suite %x", r.server.Version, r.server.CipherSuite)
 				}
@@ -111,7 +112,7 @@ func TestPolicyRefusesWeakClients(t *testing.T) {
 			if strings.HasSuffix(sname, "1.3") {
 				v = tls.VersionTLS13
 			}
-			r := dial(t, scfg, clientConfig(ca, v, nil))
+			r := dialSide(t, scfg, clientConfig(ca, v, nil), false)
 			if r.cliErr != nil || r.srvErr != nil {
 				t.Fatalf("good client refused: %v / %v", r.cliErr, r.srvErr)
 			}
@@ -149,7 +150,7 @@ func TestPolicyOpenSSL(t *testing.T) {
 	ca := newTestCA(t, "policy CA")
 	m := fileManager(t, ca, nil)
 	s := m.NewSession("o")
-	for name, scfg := range map[string]*tls.Config{"control": s.Control(""), "data": s.Data()} {
+	for name, scfg := range map[string]server{"control": cfgServer(s.Control("")), "data": dataServer(s, false)} {
 		cases := []struct {
 			name string
 			args []string
@@ -175,7 +176,7 @@ func TestPolicyOpenSSL(t *testing.T) {
 	}
 }
 
-func opensslClient(t *testing.T, bin string, ca *testCA, scfg *tls.Config, args []string) (srvErr error, out []byte, cliErr error) {
+func opensslClient(t *testing.T, bin string, ca *testCA, mk server, args []string) (srvErr error, out []byte, cliErr error) {
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, ca.pem, 0o644); err != nil {
 		t.Fatal(err)
@@ -194,7 +195,7 @@ func opensslClient(t *testing.T, bin string, ca *testCA, scfg *tls.Config, args 
 		}
 		defer c.Close()
 		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-		sc := tls.Server(c, scfg)
+		sc, _ := mk(c)
 		if err := sc.Handshake(); err != nil {
 			done <- err
 			return

@@ -33,12 +33,16 @@ type fileConfig struct {
 	Anonymous *anonymousBlock `hcl:"anonymous,block"`
 	Groups    []groupBlock    `hcl:"group,block"`
 	Users     []userBlock     `hcl:"user,block"`
+	Admin     *adminBlock     `hcl:"admin,block"` // admin_config.go
+	Hooks     []hookBlock     `hcl:"hook,block"`  // admin_hooks.go
 }
 
 type serverBlock struct {
 	Listen           *[]string           `hcl:"listen,optional"`
 	ImplicitListen   []string            `hcl:"implicit_listen,optional"`
 	Banner           string              `hcl:"banner,optional"`
+	BannerFile       string              `hcl:"banner_file,optional"`        // admin_config.go
+	LoginMessageFile string              `hcl:"login_message_file,optional"` // admin_config.go
 	LoginTimeout     string              `hcl:"login_timeout,optional"`
 	IdleTimeout      string              `hcl:"idle_timeout,optional"`
 	DataTimeout      string              `hcl:"data_timeout,optional"`
@@ -62,18 +66,24 @@ type proxyProtocolBlock struct {
 }
 
 type tlsBlock struct {
-	Source       string     `hcl:"source"`
-	CertFile     string     `hcl:"cert_file,optional"`
-	KeyFile      string     `hcl:"key_file,optional"`
-	MinVersion   string     `hcl:"min_version,optional"`
-	Require      string     `hcl:"require,optional"`
-	SessionReuse string     `hcl:"session_reuse,optional"`
-	ClientCAFile string     `hcl:"client_ca_file,optional"`
-	ClientCert   string     `hcl:"client_cert,optional"`
-	StateDir     string     `hcl:"state_dir,optional"` // self_signed: where the certificate is kept
-	Hostnames    []string   `hcl:"hostnames,optional"` // self_signed: names in the certificate
-	ACME         *acmeBlock `hcl:"acme,block"`
-	Range        hcl.Range  `hcl:",def_range"`
+	Source       string `hcl:"source"`
+	CertFile     string `hcl:"cert_file,optional"`
+	KeyFile      string `hcl:"key_file,optional"`
+	MinVersion   string `hcl:"min_version,optional"`
+	Require      string `hcl:"require,optional"`
+	SessionReuse string `hcl:"session_reuse,optional"`
+	ClientCAFile string `hcl:"client_ca_file,optional"`
+	ClientCert   string `hcl:"client_cert,optional"`
+	// Data-channel binding and its exemptions, revocation, SNI.
+	SessionBinding        string     `hcl:"session_binding,optional"`          // "user" (default) | "session"
+	ReuseExemptFrom       []string   `hcl:"reuse_exempt_from,optional"`        // CIDRs served as with session_reuse = "observe"
+	CloseNotifyExemptFrom []string   `hcl:"close_notify_exempt_from,optional"` // CIDRs whose uploads may end without close_notify
+	ClientCRLFile         string     `hcl:"client_crl_file,optional"`          // PEM or DER CRL of client_ca_file's CAs
+	StrictSNI             bool       `hcl:"strict_sni,optional"`               // refuse SNI names the certificates do not cover
+	StateDir              string     `hcl:"state_dir,optional"`                // self_signed: where the certificate is kept
+	Hostnames             []string   `hcl:"hostnames,optional"`                // self_signed: names in the certificate
+	ACME                  *acmeBlock `hcl:"acme,block"`
+	Range                 hcl.Range  `hcl:",def_range"`
 }
 
 type acmeBlock struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ftpsgw/ftpsgw/gateway"
+	"github.com/ftpsgw/ftpsgw/gateway/hooks"
 	"github.com/ftpsgw/ftpsgw/metrics"
 	"github.com/ftpsgw/ftpsgw/policy"
 	"github.com/ftpsgw/ftpsgw/tlsmgr"
@@ -43,7 +44,10 @@ type settings struct {
 	metrics  metrics.Config
 	log      logSettings
 	backends []backendSpec
-	users    []string // file user names, in file order
+	users    []string        // file user names, in file order
+	admin    adminSettings   // admin_config.go
+	notices  gateway.Notices // admin_config.go
+	hooks    []hooks.Hook    // admin_hooks.go
 }
 
 // logSettings is the log block.
@@ -115,6 +119,9 @@ func (c *converter) convert(fc *fileConfig) {
 	c.anonymous(fc.Anonymous)
 	c.groups(fc.Groups)
 	c.users(fc.Users)
+	c.adminBlock(fc.Admin)   // admin_config.go
+	c.noticeFiles(fc.Server) // admin_config.go
+	c.hookBlocks(fc.Hooks)   // admin_hooks.go
 	if len(fc.Users) == 0 && c.s.pol.LDAP == nil && c.s.pol.Anonymous == nil {
 		c.probs.add(c.loc.start(), `no users: define at least one user "NAME" block (or auth "ldap", or anonymous)`)
 	}
@@ -285,6 +292,9 @@ func (c *converter) tlsBlock(b *tlsBlock) {
 		MinVersion:      b.MinVersion,
 		ClientCAFile:    b.ClientCAFile,
 		ClientCert:      b.ClientCert,
+		ClientCRLFile:   b.ClientCRLFile,
+		SessionBinding:  b.SessionBinding,
+		StrictSNI:       b.StrictSNI,
 	}
 	switch b.Source {
 	case tlsmgr.SourceFile:
@@ -311,6 +321,12 @@ func (c *converter) tlsBlock(b *tlsBlock) {
 	}
 	c.tlsChoices(b)
 	c.readable(r, "client_ca_file", b.ClientCAFile)
+	c.readable(r, "client_crl_file", b.ClientCRLFile)
+	if b.ClientCRLFile != "" && b.ClientCAFile == "" {
+		c.probs.add(c.loc.attr(r, "client_crl_file"), "tls: client_crl_file needs client_ca_file (the CRL is checked against its CAs)")
+	}
+	c.s.gw.ReuseExemptFrom = c.prefixes(r, "reuse_exempt_from", b.ReuseExemptFrom)
+	c.s.gw.CloseNotifyExemptFrom = c.prefixes(r, "close_notify_exempt_from", b.CloseNotifyExemptFrom)
 	if a := b.ACME; a != nil {
 		t.ACME = c.acme(a)
 	}
@@ -336,6 +352,11 @@ func (c *converter) tlsChoices(b *tlsBlock) {
 		c.probs.add(c.loc.attr(r, "session_reuse"), `tls: session_reuse %q: want "required", "observe" or "off"`, b.SessionReuse)
 	}
 	c.s.gw.SessionReuse = mode
+	switch b.SessionBinding {
+	case "", tlsmgr.BindingUser, tlsmgr.BindingSession:
+	default:
+		c.probs.add(c.loc.attr(r, "session_binding"), `tls: session_binding %q: want "user" or "session"`, b.SessionBinding)
+	}
 	switch b.ClientCert {
 	case "", tlsmgr.ClientCertNone, tlsmgr.ClientCertOptional, tlsmgr.ClientCertRequired:
 		if b.ClientCert != "" && b.ClientCert != tlsmgr.ClientCertNone && b.ClientCAFile == "" {

@@ -43,6 +43,8 @@ const usageText = `usage:
   ftpsgw hash-password                 read a password on stdin (no echo on a TTY), print its argon2id hash
   ftpsgw explain -config FILE -user NAME -op OPERATION -path /virtual/path [-from IP]
                                        show the policy decision for one operation
+  ftpsgw admin sessions|kick ID|bans|unban ADDR|reload|drain|backends [-addr HOST:PORT] [-token-file FILE] [-json]
+                                       query or act through the admin API
   ftpsgw version                       print the version
 `
 
@@ -66,6 +68,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdHashPassword(args[1:], stdin, stdout, stderr)
 	case "explain":
 		return cmdExplain(args[1:], stdout, stderr)
+	case "admin": // admin_cli.go
+		return cmdAdmin(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		if len(args) > 1 {
 			return usage(stderr, "version takes no arguments")

@@ -29,6 +29,11 @@ func (d *daemon) loop(ctx context.Context, hup <-chan os.Signal) error {
 			return nil
 		case <-hup:
 			d.reload()
+		case res := <-d.ops.reloadReq: // admin API (admin_serve.go)
+			res <- d.adminReload()
+		case <-d.ops.drainReq: // admin API
+			d.drain()
+			return nil
 		case err := <-d.serveErr:
 			if err == nil {
 				continue
@@ -78,6 +83,7 @@ func (d *daemon) tryReload() error {
 	}
 	d.pol.Store(s.policy)
 	d.defender.SetConfig(s.pol.Defender)
+	d.applyReloaded(s) // login notices (admin_serve.go)
 	if err := d.xfer.Reopen(); err != nil {
 		d.log.Warn("transfer log reopen failed, still writing the old file", "error", err)
 	}

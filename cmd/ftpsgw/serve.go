@@ -48,6 +48,7 @@ type daemon struct {
 	ready     atomic.Bool
 	serveErr  chan error     // one value per listener goroutine that ends; buffered for all
 	wg        sync.WaitGroup // listener goroutines
+	ops       adminState     // admin listener and login notices (admin_serve.go)
 }
 
 // serve runs the gateway described by s until ctx ends (SIGTERM/SIGINT),
@@ -123,14 +124,18 @@ func (d *daemon) start(ctx context.Context, s *settings) error {
 	gc.Defender = d.defender
 	gc.Bandwidth = policy.NewBandwidth()
 	gc.Quotas = policy.NewQuotas()
-	gc.Observer = d.metrics
+	gc.Observer = d.withHooks(s, d.metrics) // hook events (admin_hooks.go)
 	gc.TransferLog = d.xfer
 	gc.Logger = d.log.Named("gateway")
 	if len(gc.TrustedProxies) > 0 {
 		gc.DataConnWrapper = dataConnWrapper(gc.TrustedProxies)
 	}
+	gc.Notices = d.noticesFunc(s) // admin_serve.go
 	if d.gw, err = newGatewayServer(gc); err != nil {
 		return fmt.Errorf("gateway: %w", err)
+	}
+	if err := d.startAdmin(s); err != nil { // admin_serve.go
+		return err
 	}
 	return d.listen(s)
 }
@@ -326,6 +331,7 @@ func (d *daemon) cleanup() {
 		}
 	}
 	d.wg.Wait()
+	d.stopAdmin() // admin_serve.go
 	if d.metrics != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		d.metrics.Shutdown(ctx)

@@ -35,8 +35,13 @@ tls {
   min_version    = "1.2"                 # default; "1.3" is the only other choice
   require        = "all"                 # default; "login" lets data go unencrypted (PROT C)
   session_reuse  = "required"            # default; "observe" | "off"
+  session_binding = "user"               # default: tickets of this user from this address; "session": this FTP session's only
+  reuse_exempt_from = ["10.20.0.0/16"]   # default []: legacy clients whose data connections are served as in "observe"
+  close_notify_exempt_from = []          # default []: clients whose uploads may end without close_notify
+  strict_sni     = false                 # default; true refuses SNI names the certificates do not cover
   client_ca_file = "/etc/ftpsgw/tls/client-ca.pem"
   client_cert    = "optional"            # default "none" ("optional" when client_ca_file is set)
+  client_crl_file = "/etc/ftpsgw/tls/client-ca.crl" # default "": revoked client certificates (PEM or DER), reloaded on SIGHUP
   state_dir      = "/var/lib/ftpsgw/tls" # source "self_signed" only: where its certificate is kept
   hostnames      = ["ftp.example.com"]   # source "self_signed" only; default localhost, 127.0.0.1, ::1
   acme {

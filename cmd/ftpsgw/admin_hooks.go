@@ -1,0 +1,119 @@
+package main
+
+// admin_hooks.go: hook "NAME" blocks and the observer that feeds them.
+// This build delivers upload, download, login and login_failed events
+// over HTTP; command hooks and veto are refused by check-config.
+
+import (
+	"net/netip"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ftpsgw/ftpsgw/gateway"
+	"github.com/ftpsgw/ftpsgw/gateway/hooks"
+)
+
+type hookBlock struct {
+	Name       string    `hcl:"name,label"`
+	Events     []string  `hcl:"events"`
+	URL        string    `hcl:"url,optional"`
+	Command    []string  `hcl:"command,optional"`
+	SecretFile string    `hcl:"secret_file,optional"`
+	Timeout    string    `hcl:"timeout,optional"`
+	Veto       bool      `hcl:"veto,optional"`
+	Range      hcl.Range `hcl:",def_range"`
+}
+
+var (
+	hookEventsDelivered = []string{"upload", "download", "login", "login_failed"}
+	hookEventsKnown     = []string{"upload", "download", "delete", "rename", "mkdir", "rmdir", "login", "login_failed", "ban"}
+)
+
+func (c *converter) hookBlocks(bs []hookBlock) {
+	for _, b := range bs {
+		r := b.Range
+		h := hooks.Hook{Name: b.Name, Events: b.Events}
+		for i, e := range b.Events {
+			switch {
+			case !slices.Contains(hookEventsKnown, e):
+				c.probs.add(c.loc.elem(r, "events", i), "hook %q: unknown event %q (want one of %s)", b.Name, e, strings.Join(hookEventsKnown, ", "))
+			case !slices.Contains(hookEventsDelivered, e):
+				c.probs.warn(c.loc.elem(r, "events", i), "hook %q: event %q is not delivered by this build yet", b.Name, e)
+			}
+		}
+		if len(b.Command) > 0 {
+			c.probs.add(c.loc.attr(r, "command"), "hook %q: command hooks are not supported by this build yet: use url", b.Name)
+		}
+		if b.Veto {
+			c.probs.add(c.loc.attr(r, "veto"), "hook %q: veto is not supported by this build yet (uploads would be published unscanned)", b.Name)
+		}
+		if b.URL == "" {
+			c.probs.add(r, "hook %q: url is required", b.Name)
+		} else if u, err := url.Parse(b.URL); err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && loopbackHost(u.Hostname())) {
+			c.probs.add(c.loc.attr(r, "url"), "hook %q: url %q: want https://, or http:// to a loopback address", b.Name, b.URL)
+		}
+		h.URL = b.URL
+		h.Timeout = c.dur(r, "timeout", b.Timeout, 0)
+		if b.SecretFile == "" {
+			c.probs.add(r, "hook %q: secret_file is required (the HMAC-SHA256 key)", b.Name)
+		} else {
+			c.secret(r, "secret_file", b.SecretFile)
+			if !c.skipFiles {
+				if raw, err := os.ReadFile(b.SecretFile); err == nil {
+					h.Secret = []byte(strings.TrimSpace(string(raw)))
+				}
+			}
+		}
+		c.s.hooks = append(c.s.hooks, h)
+	}
+}
+
+func loopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
+}
+
+// hookObserver passes every observation on and turns transfers and
+// logins into hook events.
+type hookObserver struct {
+	gateway.Observer
+	d *hooks.Dispatcher
+}
+
+func (o hookObserver) Transfer(rec gateway.TransferRecord) {
+	o.Observer.Transfer(rec)
+	o.d.Emit(hooks.Event{Event: string(rec.Direction), Time: rec.Time, Session: rec.SessionID, User: rec.User,
+		Client: rec.Client.String(), Backend: rec.Backend, Path: rec.Path, Size: rec.Bytes,
+		SHA256: rec.SHA256, Result: string(rec.Result)})
+}
+
+func (o hookObserver) Login(result gateway.LoginResult, user string) {
+	o.Observer.Login(result, user)
+	ev := "login"
+	if result != gateway.LoginOK {
+		ev = "login_failed"
+	}
+	o.d.Emit(hooks.Event{Event: ev, User: user, Result: string(result)})
+}
+
+// withHooks starts the hook dispatcher and wraps obs when hooks are set.
+func (d *daemon) withHooks(s *settings, obs gateway.Observer) gateway.Observer {
+	if len(s.hooks) == 0 {
+		return obs
+	}
+	d.ops.hooks = hooks.New(s.hooks, d.log.Named("hooks"))
+	hd := d.ops.hooks
+	d.metrics.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "ftpsgw_hook_events_dropped_total",
+		Help: "Hook events dropped: queue full or every delivery attempt failed.",
+	}, func() float64 { return float64(hd.Dropped()) }))
+	return hookObserver{Observer: obs, d: d.ops.hooks}
+}

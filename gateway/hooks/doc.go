@@ -1,0 +1,13 @@
+// Package hooks delivers gateway events (uploads, downloads, logins) to
+// HTTP receivers, asynchronously, from a bounded queue.
+//
+// Trust boundary: the receiver is trusted to exist, not to be fast. An
+// event is queued without blocking; a full queue drops the event and
+// counts it. Each body is signed with HMAC-SHA256 under the hook's secret
+// (header X-Ftpsgw-Signature: sha256=HEX). URLs are https, or http to a
+// loopback address only (checked by cmd/ftpsgw).
+//
+// Concurrency: Dispatcher.Emit is safe for concurrent use; one worker
+// goroutine per hook delivers in order, retrying with exponential backoff;
+// Close stops the workers and waits for them.
+package hooks

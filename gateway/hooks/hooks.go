@@ -1,0 +1,180 @@
+package hooks
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// SchemaVersion is the version of the Event JSON.
+const SchemaVersion = 1
+
+// Event is one gateway event, as delivered.
+type Event struct {
+	Version int       `json:"version"`
+	Event   string    `json:"event"` // upload download login login_failed
+	Time    time.Time `json:"time"`
+	Session string    `json:"session,omitempty"`
+	User    string    `json:"user,omitempty"`
+	Client  string    `json:"client,omitempty"`
+	Backend string    `json:"backend,omitempty"`
+	Path    string    `json:"path,omitempty"`
+	Size    int64     `json:"size,omitempty"`
+	SHA256  string    `json:"sha256,omitempty"`
+	Result  string    `json:"result"`
+}
+
+// Hook is one hook block.
+type Hook struct {
+	Name    string
+	Events  []string
+	URL     string
+	Secret  []byte
+	Timeout time.Duration // per attempt; 0: 10s
+}
+
+// Defaults of delivery.
+const (
+	QueueSize   = 1024
+	MaxAttempts = 5
+	baseBackoff = 200 * time.Millisecond
+)
+
+// Dispatcher delivers events to its hooks.
+type Dispatcher struct {
+	log     hclog.Logger
+	hooks   []*worker
+	dropped atomic.Int64
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+}
+
+type worker struct {
+	h      Hook
+	q      chan []byte
+	client *http.Client
+}
+
+// New starts one delivery worker per hook.
+func New(hooks []Hook, log hclog.Logger) *Dispatcher {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &Dispatcher{log: log, cancel: cancel}
+	for _, h := range hooks {
+		if h.Timeout <= 0 {
+			h.Timeout = 10 * time.Second
+		}
+		w := &worker{h: h, q: make(chan []byte, QueueSize), client: &http.Client{Timeout: h.Timeout}}
+		d.hooks = append(d.hooks, w)
+		d.wg.Add(1)
+		go d.run(ctx, w)
+	}
+	return d
+}
+
+// Dropped counts events dropped because a queue was full.
+func (d *Dispatcher) Dropped() int64 { return d.dropped.Load() }
+
+// Emit queues e for every hook that wants it; it never blocks.
+func (d *Dispatcher) Emit(e Event) {
+	if d == nil || len(d.hooks) == 0 {
+		return
+	}
+	e.Version = SchemaVersion
+	body, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	for _, w := range d.hooks {
+		if !slices.Contains(w.h.Events, e.Event) {
+			continue
+		}
+		select {
+		case w.q <- body:
+		default:
+			d.dropped.Add(1)
+			d.log.Warn("hook queue full, event dropped", "hook", w.h.Name, "event", e.Event)
+		}
+	}
+}
+
+// Close stops delivery; queued events not yet sent are dropped.
+func (d *Dispatcher) Close() {
+	if d == nil {
+		return
+	}
+	d.cancel()
+	d.wg.Wait()
+}
+
+// Sign returns the signature header value of body under secret.
+func Sign(secret, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func (d *Dispatcher) run(ctx context.Context, w *worker) {
+	defer d.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case body := <-w.q:
+			d.deliver(ctx, w, body)
+		}
+	}
+}
+
+// deliver posts body until a 2xx, MaxAttempts, or Close.
+func (d *Dispatcher) deliver(ctx context.Context, w *worker, body []byte) {
+	backoff := baseBackoff
+	for attempt := 1; ; attempt++ {
+		err := w.post(ctx, body)
+		if err == nil {
+			return
+		}
+		if attempt == MaxAttempts {
+			d.log.Warn("hook delivery failed, event dropped", "hook", w.h.Name, "attempts", attempt, "error", err)
+			d.dropped.Add(1)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+}
+
+func (w *worker) post(ctx context.Context, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.h.URL, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("hook request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Ftpsgw-Signature", Sign(w.h.Secret, body))
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("hook post: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("hook post: status %d", resp.StatusCode)
+	}
+	return nil
+}
