@@ -367,6 +367,10 @@ func (s *session) bindingVerdict(unbound error) error {
 		s.srv.obs.DataUnbound(reason)
 		s.log.Warn("data connection not bound to its session, accepted (reuse_exempt_from)", kv...)
 		return nil
+	case s.ident != nil && s.ident.ReuseExempt:
+		s.srv.obs.DataUnbound(reason)
+		s.log.Warn("data connection not bound to its session, accepted (session_reuse = observe for the user or a group)", kv...)
+		return nil
 	}
 	s.srv.obs.DataRefused(DataNoReuse)
 	s.log.Warn("data connection refused", append([]any{"reason", DataNoReuse}, kv...)...)

@@ -375,3 +375,35 @@ func TestPassivePortsPerClientCapped(t *testing.T) {
 	cs[1].expect(225, "ABOR")
 	cs[2].epsv()
 }
+
+// TestSessionReuseExemptPerUserAndGroup: session_reuse = "observe" on a
+// user or its group lets that login's data connections make a fresh TLS
+// handshake; everyone else still gets 522.
+func TestSessionReuseExemptPerUserAndGroup(t *testing.T) {
+	e := newEnv(t)
+	cfg := testPolicyConfig(t)
+	cfg.Users[0].SessionReuse = "observe" // alice
+	cfg.Groups = []policy.GroupConfig{{Name: "legacy", SessionReuse: "observe"}}
+	cfg.Users[2].Groups = []string{"legacy"} // carol
+	e.setPolicy(cfg)
+	e.writeFile("alice/f.txt", "alice")
+	fresh := func(user, pw, path string) int {
+		c := e.dial()
+		c.login(user, pw)
+		c.tlsCfg.ClientSessionCache = nil // data connections make full handshakes
+		_, code, _ := c.transfer("RETR "+path, nil)
+		return code
+	}
+	if code := fresh("alice", alicePW, "f.txt"); code != 226 {
+		t.Errorf("user exempt: fresh data handshake = %d, want 226", code)
+	}
+	if code := fresh("carol", carolPW, "pub/readme.txt"); code != 226 {
+		t.Errorf("group exempt: fresh data handshake = %d, want 226", code)
+	}
+	if code := fresh("bob", bobPW, "f.txt"); code != 522 {
+		t.Errorf("not exempt: fresh data handshake = %d, want 522", code)
+	}
+	if n := e.obs.unbound(); n < 2 {
+		t.Errorf("exempted connections counted as unbound: %d, want 2", n)
+	}
+}

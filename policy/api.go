@@ -60,6 +60,10 @@ type UserConfig struct {
 	ClientCertSubject string // "" : no certificate required for this user
 	CertOnly          bool   // certificate instead of the password
 	Mounts            []MountConfig
+	// SessionReuse "observe" exempts this user's data connections from
+	// the TLS session-reuse requirement (logged and counted); "required"
+	// keeps it even when a group exempts; "" follows the groups.
+	SessionReuse string
 }
 
 // MountConfig is one `mount "/virtual/path"` block: another backend's
@@ -78,6 +82,9 @@ type GroupConfig struct {
 	Backend     string // default backend for LDAP users of this group
 	Home        string
 	Mounts      []MountConfig // virtual folders for every member
+	// SessionReuse "observe" exempts the members' data connections from
+	// the TLS session-reuse requirement (a user's own setting wins).
+	SessionReuse string
 }
 
 // RuleConfig is one `rule "GLOB"` block.
@@ -141,6 +148,9 @@ type Identity struct {
 	// Mounts are the virtual folders of this login: the user's own, then
 	// its groups' for paths the user does not mount, sorted by path.
 	Mounts []MountConfig
+	// ReuseExempt: this login's data connections need not resume its TLS
+	// session (session_reuse = "observe" on the user or one of its groups).
+	ReuseExempt bool
 }
 
 // Limits are the per-user limits in force.

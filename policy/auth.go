@@ -313,6 +313,7 @@ func (p *Policy) authFile(ctx context.Context, u *user, req LoginRequest) (*Iden
 		id.Groups = append(id.Groups, g.cfg.Name)
 	}
 	id.Mounts = mountsFor(u.cfg.Mounts, u.groups)
+	id.ReuseExempt = reuseExempt(u.cfg.SessionReuse, u.groups)
 	return id, nil
 }
 

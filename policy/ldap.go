@@ -179,6 +179,7 @@ func (p *Policy) ldapIdentity(name string, raw []string) (*Identity, error) {
 	}
 	id.Home = homeOr(id.Home)
 	id.Mounts = mountsFor(nil, groups)
+	id.ReuseExempt = reuseExempt("", groups)
 	if !isCleanAbs(id.Home) {
 		return nil, &AuthError{Reason: ReasonUnknownUser, Err: errors.New("ldap user has no valid home")}
 	}

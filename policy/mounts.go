@@ -31,6 +31,27 @@ func checkMounts(ms []MountConfig, bad func(field, msg string)) {
 	}
 }
 
+// reuseExempt combines session_reuse settings: the user's own when set,
+// else "observe" on any of its groups.
+func reuseExempt(own string, groups []*group) bool {
+	if own != "" {
+		return own == "observe"
+	}
+	for _, g := range groups {
+		if g.cfg.SessionReuse == "observe" {
+			return true
+		}
+	}
+	return false
+}
+
+// checkReuse validates a session_reuse value of a user or group block.
+func checkReuse(v string, bad func(field, msg string)) {
+	if v != "" && v != "observe" && v != "required" {
+		bad("session_reuse", `want "observe" or "required"`)
+	}
+}
+
 // MountsOverlap reports whether two virtual mount paths collide: equal, or
 // one inside the other.
 func MountsOverlap(a, b string) bool {

@@ -112,9 +112,11 @@ func compileGroup(gc GroupConfig, errs *[]error) *group {
 	if gc.Home != "" && !isCleanAbs(gc.Home) {
 		*errs = append(*errs, &ConfigError{Block: "group", Name: gc.Name, Field: "home", Msg: "must be a clean absolute path"})
 	}
-	checkMounts(gc.Mounts, func(field, msg string) {
+	gbad := func(field, msg string) {
 		*errs = append(*errs, &ConfigError{Block: "group", Name: gc.Name, Field: field, Msg: msg})
-	})
+	}
+	checkMounts(gc.Mounts, gbad)
+	checkReuse(gc.SessionReuse, gbad)
 	g.rules = compileRules(gc.Rules, "group", gc.Name, errs)
 	return g
 }
@@ -161,6 +163,7 @@ func (p *Policy) compileUser(uc UserConfig, errs *[]error) *user {
 		bad("home", "must be a clean absolute path")
 	}
 	checkMounts(uc.Mounts, bad)
+	checkReuse(uc.SessionReuse, bad)
 	for _, f := range []struct {
 		name string
 		v    int64

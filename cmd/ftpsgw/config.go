@@ -182,13 +182,14 @@ type anonymousBlock struct {
 }
 
 type groupBlock struct {
-	Name        string       `hcl:"name,label"`
-	Permissions []string     `hcl:"permissions,optional"`
-	Rules       []ruleBlock  `hcl:"rule,block"`
-	Backend     string       `hcl:"backend,optional"`
-	Home        string       `hcl:"home,optional"`
-	Mounts      []mountBlock `hcl:"mount,block"`
-	Range       hcl.Range    `hcl:",def_range"`
+	Name         string       `hcl:"name,label"`
+	Permissions  []string     `hcl:"permissions,optional"`
+	Rules        []ruleBlock  `hcl:"rule,block"`
+	Backend      string       `hcl:"backend,optional"`
+	Home         string       `hcl:"home,optional"`
+	Mounts       []mountBlock `hcl:"mount,block"`
+	SessionReuse string       `hcl:"session_reuse,optional"`
+	Range        hcl.Range    `hcl:",def_range"`
 }
 
 type ruleBlock struct {
@@ -214,6 +215,7 @@ type userBlock struct {
 	CertOnly          bool            `hcl:"cert_only,optional"`
 	Bandwidth         *bandwidthBlock `hcl:"bandwidth,block"`
 	Mounts            []mountBlock    `hcl:"mount,block"`
+	SessionReuse      string          `hcl:"session_reuse,optional"`
 	Range             hcl.Range       `hcl:",def_range"`
 }
 

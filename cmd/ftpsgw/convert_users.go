@@ -158,12 +158,13 @@ func (c *converter) groups(blocks []groupBlock) {
 		c.perms(g.Range, who, g.Permissions)
 		c.backendRef(c.loc.attr(g.Range, "backend"), who, g.Backend)
 		c.s.pol.Groups = append(c.s.pol.Groups, policy.GroupConfig{
-			Name:        g.Name,
-			Permissions: g.Permissions,
-			Rules:       c.rules(who, g.Rules),
-			Backend:     g.Backend,
-			Home:        g.Home,
-			Mounts:      c.mounts(who, g.Mounts),
+			Name:         g.Name,
+			Permissions:  g.Permissions,
+			Rules:        c.rules(who, g.Rules),
+			Backend:      g.Backend,
+			Home:         g.Home,
+			Mounts:       c.mounts(who, g.Mounts),
+			SessionReuse: g.SessionReuse,
 		})
 	}
 }
@@ -188,6 +189,7 @@ func (c *converter) users(blocks []userBlock) {
 			ClientCertSubject: u.ClientCertSubject,
 			CertOnly:          u.CertOnly,
 			Mounts:            c.mounts(who, u.Mounts),
+			SessionReuse:      u.SessionReuse,
 		}
 		if u.Backend == "" {
 			uc.Backend = c.defaultBackend()
