@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ftpsgw/ftpsgw/gateway"
+	"github.com/ftpsgw/ftpsgw/policy"
 )
 
 // Label values come only from closed sets. Every function here maps its
@@ -38,10 +39,9 @@ var (
 	directions     = setOf(string(gateway.Upload), string(gateway.Download))
 	transferResult = setOf(string(gateway.TransferOK), string(gateway.TransferAborted),
 		string(gateway.TransferFailed), string(gateway.TransferTooLarge), string(gateway.TransferQuota))
-	// operations are the permission names of DESIGN.md, the operations an
-	// ACL can deny.
-	operations = setOf("list", "download", "upload", "overwrite", "append",
-		"delete", "rename", "mkdir", "rmdir")
+	// operations are the permission names, the operations an ACL can
+	// deny; policy owns their spelling.
+	operations = setOf(policy.PermNames()...)
 )
 
 type stringSet map[string]struct{}

@@ -119,12 +119,24 @@ type NetworkConfig struct {
 	DenyFrom  []netip.Prefix
 }
 
-// DefenderConfig is the `defender` block.
+// DefenderConfig is the `defender` block. It holds a slice, so it is not
+// comparable with ==.
 type DefenderConfig struct {
 	MaxFailures int           // default 5
 	Window      time.Duration // default 10m
 	Ban         time.Duration // default 30m, doubling on repeat
 	MaxBan      time.Duration // cap on doubling, default 24h
+	// Exempt lists networks whose failures are never counted and which are
+	// never banned (monitoring hosts, trusted NATs). IPv4-mapped prefixes
+	// are unmapped; empty: none.
+	Exempt []netip.Prefix
+	// AccountFailures is how many failed logins one user name may collect
+	// (from any address, exempt ones included) before attempts on it are
+	// spaced out; default 5.
+	AccountFailures int
+	// AccountMaxDelay caps the spacing between attempts on a throttled
+	// user name, and so the delay any one attempt waits; default 10s.
+	AccountMaxDelay time.Duration
 }
 
 // LoginRequest is one login attempt.

@@ -37,6 +37,21 @@ func (c DefenderConfig) withDefaults() DefenderConfig {
 	if c.MaxBan <= 0 {
 		c.MaxBan = max(defDefaultMaxBan, c.Ban)
 	}
+	if c.AccountFailures <= 0 {
+		c.AccountFailures = defDefaultAccountFailures
+	}
+	if c.AccountMaxDelay <= 0 {
+		c.AccountMaxDelay = defDefaultAccountMaxDelay
+	}
+	// A private, normalised copy: the caller's slice is not aliased, and
+	// invalid prefixes (refused by Compile) are dropped.
+	ex := make([]netip.Prefix, 0, len(c.Exempt))
+	for _, pf := range c.Exempt {
+		if n, ok := normPrefix(pf); ok {
+			ex = append(ex, n)
+		}
+	}
+	c.Exempt = ex
 	return c
 }
 
@@ -55,6 +70,17 @@ func compileDefender(c DefenderConfig, errs *[]error) DefenderConfig {
 	}
 	if c.MaxBan < 0 {
 		bad("max_ban", "must not be negative")
+	}
+	if c.AccountFailures < 0 {
+		bad("account_failures", "must not be negative")
+	}
+	if c.AccountMaxDelay < 0 {
+		bad("account_max_delay", "must not be negative")
+	}
+	for _, pf := range c.Exempt {
+		if _, ok := normPrefix(pf); !ok {
+			bad("exempt", "invalid CIDR "+pf.String())
+		}
 	}
 	d := c.withDefaults()
 	if c.MaxBan > 0 && d.MaxBan < d.Ban {
@@ -75,15 +101,32 @@ func (p *Policy) DefenderConfig() DefenderConfig { return p.defender }
 // 24 hours after a ban ends. At most 100,000 clients are tracked; beyond
 // that the least recently seen is forgotten. Expired entries are swept once
 // a minute. Safe for concurrent use; outlives reloads.
+//
+// Addresses in Exempt are never counted and never banned.
+//
+// A successful login changes nothing: it neither clears nor decays the
+// address's failure count (nor the account throttle's), so an attacker
+// holding one valid account cannot log in to it between guesses to reset
+// the counter. A legitimate user who mistyped keeps those failures until
+// the window ends.
+//
+// Failures while a client is banned still count (PASS on a connection
+// opened before the ban, which the gateway refuses without checking the
+// password): every MaxFailures of them is a further offence that extends
+// the ban from now with the next, doubled, duration.
+//
+// The defender also throttles attempts per user name, against password
+// spraying from many addresses: see AccountDelay.
 type Defender struct {
 	now func() time.Time
 
 	mu        sync.Mutex
-	cfg       DefenderConfig               // guarded by mu
+	cfg       DefenderConfig               // guarded by mu; defaults applied, Exempt normalised
 	entries   map[netip.Addr]*list.Element // guarded by mu; values *defEntry
 	lru       *list.List                   // guarded by mu; front: most recently seen
 	lastSweep time.Time                    // guarded by mu
 	max       int                          // entry cap
+	accounts  accountTable                 // guarded by mu
 }
 
 type defEntry struct {
@@ -91,30 +134,61 @@ type defEntry struct {
 	failures    int
 	windowStart time.Time
 	banUntil    time.Time
+	banFailures int // failures since the current ban started
 	offences    int
 }
 
 // NewDefender returns a defender using now as its clock (time.Now in
 // production, a fake clock in tests). Zero fields of cfg get the defaults
-// (5 failures, 10m window, 30m ban, 24h cap).
+// (5 failures, 10m window, 30m ban, 24h cap; accounts: 5 failures, 10s
+// maximum delay).
 func NewDefender(cfg DefenderConfig, now func() time.Time) *Defender {
 	if now == nil {
 		now = time.Now
 	}
 	return &Defender{
-		now:     now,
-		cfg:     cfg.withDefaults(),
-		entries: make(map[netip.Addr]*list.Element),
-		lru:     list.New(),
-		max:     defMaxEntries,
+		now:      now,
+		cfg:      cfg.withDefaults(),
+		entries:  make(map[netip.Addr]*list.Element),
+		lru:      list.New(),
+		max:      defMaxEntries,
+		accounts: newAccountTable(),
 	}
 }
 
-// SetConfig applies a reloaded defender block; existing bans stay.
+// SetConfig applies a reloaded defender block. Existing bans stay, except
+// for addresses the new block exempts, which are forgotten.
 func (d *Defender) SetConfig(cfg DefenderConfig) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.cfg = cfg.withDefaults()
+	for key, el := range d.entries {
+		if d.exempt(key) {
+			d.lru.Remove(el)
+			delete(d.entries, key)
+		}
+	}
+}
+
+// exempt reports whether ip is in an exempt network. d.mu is held.
+func (d *Defender) exempt(ip netip.Addr) bool {
+	if len(d.cfg.Exempt) == 0 {
+		return false
+	}
+	ip = ip.Unmap().WithZone("")
+	for _, pf := range d.cfg.Exempt {
+		if pf.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// Exempt reports whether ip is in an exempt network.
+func (d *Defender) Exempt(ip netip.Addr) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.exempt(ip)
 }
 
 // clientKey is the unit a ban applies to.
@@ -128,12 +202,17 @@ func clientKey(ip netip.Addr) netip.Addr {
 	return ip
 }
 
-// Banned reports whether ip is banned now, and until when.
+// Banned reports whether ip is banned now, and until when. Exempt
+// addresses are never banned. The gateway asks at accept and again at PASS,
+// so a ban reaches connections opened before it.
 func (d *Defender) Banned(ip netip.Addr) (bool, time.Time) {
 	now := d.now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.sweep(now)
+	if d.exempt(ip) {
+		return false, time.Time{}
+	}
 	el := d.entries[clientKey(ip)]
 	if el == nil {
 		return false, time.Time{}
@@ -146,17 +225,25 @@ func (d *Defender) Banned(ip netip.Addr) (bool, time.Time) {
 	return false, time.Time{}
 }
 
-// Failure records a failed login from ip; banned is true when this failure
-// started a ban, which lasts until until. Failures while banned are not
-// counted.
+// Failure records a failed login from ip. banned is true when this failure
+// started a ban or, while ip is banned, extended it (each MaxFailures
+// failures during a ban are a further offence); the ban then lasts until
+// until. Exempt addresses are not counted.
 func (d *Defender) Failure(ip netip.Addr) (banned bool, until time.Time) {
 	now := d.now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.sweep(now)
+	if d.exempt(ip) {
+		return false, time.Time{}
+	}
 	e := d.entry(clientKey(ip))
 	if now.Before(e.banUntil) {
-		return false, time.Time{}
+		e.banFailures++
+		if e.banFailures < d.cfg.MaxFailures {
+			return false, time.Time{}
+		}
+		return true, d.ban(e, now)
 	}
 	if e.failures == 0 || now.Sub(e.windowStart) >= d.cfg.Window {
 		e.failures, e.windowStart = 0, now
@@ -165,6 +252,13 @@ func (d *Defender) Failure(ip netip.Addr) (banned bool, until time.Time) {
 	if e.failures < d.cfg.MaxFailures {
 		return false, time.Time{}
 	}
+	return true, d.ban(e, now)
+}
+
+// ban records one more offence for e and bans it from now for Ban,
+// doubled per remembered offence up to MaxBan; a ban in force is only ever
+// lengthened. It returns the end of the ban. d.mu is held.
+func (d *Defender) ban(e *defEntry, now time.Time) time.Time {
 	if e.offences > 0 && now.Sub(e.banUntil) > defOffenceMemory {
 		e.offences = 0
 	}
@@ -174,21 +268,17 @@ func (d *Defender) Failure(ip netip.Addr) (banned bool, until time.Time) {
 		ban *= 2
 	}
 	ban = min(ban, d.cfg.MaxBan)
-	e.banUntil = now.Add(ban)
-	e.failures, e.windowStart = 0, time.Time{}
-	return true, e.banUntil
+	if until := now.Add(ban); until.After(e.banUntil) {
+		e.banUntil = until
+	}
+	e.failures, e.windowStart, e.banFailures = 0, time.Time{}, 0
+	return e.banUntil
 }
 
-// Success resets ip's failure count. Remembered offences stay, so a
-// client cannot shorten its next ban by logging in to one account.
-func (d *Defender) Success(ip netip.Addr) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if el := d.entries[clientKey(ip)]; el != nil {
-		e := el.Value.(*defEntry)
-		e.failures, e.windowStart = 0, time.Time{}
-	}
-}
+// Success records a successful login from ip. It deliberately changes
+// nothing (see Defender): kept so callers have one place to report
+// successes should a future policy need them.
+func (d *Defender) Success(ip netip.Addr) {}
 
 // ActiveBans counts bans in force now.
 func (d *Defender) ActiveBans() int {
@@ -222,7 +312,8 @@ func (d *Defender) entry(key netip.Addr) *defEntry {
 }
 
 // sweep drops entries with no ban, no open failure window and no
-// offence to remember; at most once per defSweepEvery.
+// offence to remember, and accounts with nothing left to remember; at most
+// once per defSweepEvery.
 func (d *Defender) sweep(now time.Time) {
 	if now.Sub(d.lastSweep) < defSweepEvery {
 		return
@@ -239,6 +330,7 @@ func (d *Defender) sweep(now time.Time) {
 			delete(d.entries, key)
 		}
 	}
+	d.accounts.sweep(now)
 }
 
 // len reports tracked entries (tests).

@@ -25,7 +25,12 @@ func (d *Defender) Bans() []Ban {
 			out = append(out, Ban{Client: k, Until: e.banUntil, Offences: e.offences})
 		}
 	}
-	slices.SortFunc(out, func(a, b Ban) int { return a.Until.Compare(b.Until) })
+	slices.SortFunc(out, func(a, b Ban) int {
+		if c := a.Until.Compare(b.Until); c != 0 {
+			return c
+		}
+		return a.Client.Compare(b.Client) // deterministic for equal ends
+	})
 	return out
 }
 

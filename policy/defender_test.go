@@ -2,6 +2,7 @@ package policy
 
 import (
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -99,16 +100,11 @@ func TestDefenderDoublesAndCaps(t *testing.T) {
 	}
 }
 
-func TestDefenderWindowAndSuccess(t *testing.T) {
+func TestDefenderWindow(t *testing.T) {
 	clk := newFakeClock()
 	d := NewDefender(DefenderConfig{MaxFailures: 3, Window: time.Minute}, clk.Now)
 	ip := netip.MustParseAddr("198.51.100.1")
 	d.Failure(ip)
-	d.Failure(ip)
-	d.Success(ip)
-	if b, _ := d.Failure(ip); b {
-		t.Fatal("success did not reset the count")
-	}
 	d.Failure(ip)
 	clk.Advance(time.Minute) // window over
 	if b, _ := d.Failure(ip); b {
@@ -118,9 +114,97 @@ func TestDefenderWindowAndSuccess(t *testing.T) {
 	if b, _ := d.Failure(ip); !b {
 		t.Fatal("3 failures within the window did not ban")
 	}
-	// Failures while banned are not counted and start nothing.
+	// One failure while banned extends nothing.
 	if b, _ := d.Failure(ip); b {
-		t.Fatal("failure while banned started a ban")
+		t.Fatal("a single failure while banned extended the ban")
+	}
+}
+
+// TestDefenderSuccessKeepsCount: a login to a valid account between
+// guesses must not reset the address's count.
+func TestDefenderSuccessKeepsCount(t *testing.T) {
+	clk := newFakeClock()
+	d := NewDefender(DefenderConfig{MaxFailures: 3, Window: time.Minute}, clk.Now)
+	ip := netip.MustParseAddr("198.51.100.1")
+	d.Failure(ip)
+	d.Success(ip)
+	d.Failure(ip)
+	d.Success(ip)
+	if b, _ := d.Failure(ip); !b {
+		t.Fatal("successful logins between failures reset the count")
+	}
+}
+
+// TestDefenderFailuresDuringBan: PASS on connections opened before a ban
+// still counts; each MaxFailures of them is another, doubled, offence.
+func TestDefenderFailuresDuringBan(t *testing.T) {
+	clk := newFakeClock()
+	d := NewDefender(DefenderConfig{MaxFailures: 3, Window: time.Minute, Ban: 10 * time.Minute, MaxBan: time.Hour}, clk.Now)
+	ip := netip.MustParseAddr("192.0.2.50")
+	for range 2 {
+		d.Failure(ip)
+	}
+	b, until1 := d.Failure(ip)
+	if !b || !until1.Equal(clk.Now().Add(10*time.Minute)) {
+		t.Fatalf("first ban: %v until %v", b, until1)
+	}
+	clk.Advance(time.Minute)
+	for i := range 2 {
+		if b, _ := d.Failure(ip); b {
+			t.Fatalf("ban extended after %d failures during it", i+1)
+		}
+	}
+	b, until2 := d.Failure(ip)
+	if !b || !until2.Equal(clk.Now().Add(20*time.Minute)) {
+		t.Fatalf("failures during the ban: extended=%v until %v, want now+20m", b, until2)
+	}
+	if banned, u := d.Banned(ip); !banned || !u.Equal(until2) {
+		t.Fatalf("Banned = %v %v", banned, u)
+	}
+}
+
+func TestDefenderExempt(t *testing.T) {
+	clk := newFakeClock()
+	cfg := DefenderConfig{MaxFailures: 2, Exempt: []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"),
+		netip.MustParsePrefix("::ffff:192.0.2.0/120"), // mapped form of 192.0.2.0/24
+		netip.MustParsePrefix("2001:db8:77::/48"),
+	}}
+	d := NewDefender(cfg, clk.Now)
+	for _, a := range []string{"10.1.2.3", "::ffff:10.9.9.9", "192.0.2.7", "2001:db8:77:1::5"} {
+		ip := netip.MustParseAddr(a)
+		for i := 0; i < 10; i++ {
+			if b, _ := d.Failure(ip); b {
+				t.Fatalf("exempt %s banned", a)
+			}
+		}
+		if b, _ := d.Banned(ip); b || !d.Exempt(ip) {
+			t.Fatalf("exempt %s: banned=%v exempt=%v", a, b, d.Exempt(ip))
+		}
+	}
+	if n := d.len(); n != 0 {
+		t.Fatalf("exempt failures tracked: %d entries", n)
+	}
+	other := netip.MustParseAddr("11.0.0.1")
+	d.Failure(other)
+	if b, _ := d.Failure(other); !b {
+		t.Fatal("non-exempt address not banned")
+	}
+	// A reload that exempts a banned address lifts the ban.
+	d.SetConfig(DefenderConfig{MaxFailures: 2, Exempt: []netip.Prefix{netip.MustParsePrefix("11.0.0.0/24")}})
+	if b, _ := d.Banned(other); b || d.ActiveBans() != 0 {
+		t.Fatal("newly exempt address still banned")
+	}
+	// The caller's slice is not aliased.
+	cfg.Exempt[0] = netip.MustParsePrefix("0.0.0.0/0")
+	d2 := NewDefender(DefenderConfig{Exempt: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, clk.Now)
+	if d2.Exempt(netip.MustParseAddr("11.0.0.1")) {
+		t.Fatal("exempt list aliased")
+	}
+	// Compile validates the list.
+	_, err := Compile(Config{Defender: DefenderConfig{Exempt: []netip.Prefix{{}}}})
+	if err == nil || !strings.Contains(err.Error(), "exempt") {
+		t.Fatalf("invalid exempt prefix accepted: %v", err)
 	}
 }
 

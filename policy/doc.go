@@ -35,7 +35,19 @@
 // Decide is pure and does not allocate; it is deny by default. See
 // eval.go for the algorithm and rules.go for glob syntax and specificity.
 // Explain reports the same decision with the rules, groups and network
-// rules that made it, for `ftpsgw explain`.
+// rules that made it, for `ftpsgw explain`. CanStat decides metadata
+// (list or download). RenameAllowed decides a rename as a whole: a
+// subtree may only move where every path below it is decided the same,
+// which it checks on the rules, not the files (rename.go).
+//
+// # State
+//
+// Defender bans addresses after repeated failures (exempt networks
+// excepted; a success resets nothing; failures during a ban extend it)
+// and throttles user names under password spraying (account.go).
+// Quotas owns quota arithmetic: uploads reserve bytes and files before
+// writing and charge the real change at commit, under one lock per user
+// (quota.go). Bandwidth paces transfers per user.
 //
 // # Concurrency
 //

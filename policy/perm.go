@@ -21,6 +21,30 @@ var permNames = [...]struct {
 	{"rmdir", PermRmdir},
 }
 
+// PermNames returns the config names of the single permissions in bit
+// order: list, download, upload, overwrite, append, delete, rename, mkdir,
+// rmdir. It is the one spelling of these names; the caller owns the
+// slice.
+func PermNames() []string {
+	out := make([]string, len(permNames))
+	for i, e := range permNames {
+		out[i] = e.name
+	}
+	return out
+}
+
+// Name returns the config name of a single permission ("list", "upload",
+// ...) and "other" for anything else: PermNone, several bits, unknown
+// bits. It suits closed label sets and log fields, and never allocates.
+func (p Perm) Name() string {
+	for _, e := range permNames {
+		if p == e.perm {
+			return e.name
+		}
+	}
+	return "other"
+}
+
 // ParsePerms converts config permission names ("list", "download",
 // "upload", "overwrite", "append", "delete", "rename", "mkdir", "rmdir" and
 // "*" for all of them) into a Perm. Names are case-sensitive. An empty list
@@ -37,8 +61,8 @@ func ParsePerms(names []string) (Perm, error) {
 		p |= q
 	}
 	if len(bad) > 0 {
-		return p, fmt.Errorf("unknown permission %s (known: list, download, upload, overwrite, append, delete, rename, mkdir, rmdir, *)",
-			strings.Join(bad, ", "))
+		return p, fmt.Errorf("unknown permission %s (known: %s, *)",
+			strings.Join(bad, ", "), strings.Join(PermNames(), ", "))
 	}
 	return p, nil
 }

@@ -143,6 +143,7 @@ type defenderBlock struct {
 	Window      string    `hcl:"window,optional"`
 	Ban         string    `hcl:"ban,optional"`
 	MaxBan      string    `hcl:"max_ban,optional"`
+	Exempt      []string  `hcl:"exempt,optional"` // CIDRs never counted or banned
 	Range       hcl.Range `hcl:",def_range"`
 }
 

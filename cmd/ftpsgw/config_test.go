@@ -359,6 +359,7 @@ defender {
   max_failures = 3
   window       = "1m"
   ban          = "2m"
+  exempt       = ["10.0.0.0/8", "192.0.2.1"]
 }
 backend "local" "files" { root = %q }
 user "demo" {
@@ -394,7 +395,8 @@ user "demo" {
 	if s.metrics.Listen != "" {
 		t.Errorf("metrics listen %q, want off", s.metrics.Listen)
 	}
-	if d := s.pol.Defender; d != (policy.DefenderConfig{MaxFailures: 3, Window: time.Minute, Ban: 2 * time.Minute}) {
+	if d := s.pol.Defender; d.MaxFailures != 3 || d.Window != time.Minute || d.Ban != 2*time.Minute || d.MaxBan != 0 ||
+		fmt.Sprint(d.Exempt) != "[10.0.0.0/8 192.0.2.1/32]" {
 		t.Errorf("defender %+v", d)
 	}
 	u := s.pol.Users[0]

@@ -558,6 +558,7 @@ func (c *converter) defender(b *defenderBlock) {
 		Window: c.dur(r, "window", b.Window, 0),
 		Ban:    c.dur(r, "ban", b.Ban, 0),
 		MaxBan: c.dur(r, "max_ban", b.MaxBan, 0),
+		Exempt: c.prefixes(r, "exempt", b.Exempt),
 	}
 	if b.MaxFailures != nil {
 		if *b.MaxFailures < 1 {

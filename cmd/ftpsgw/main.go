@@ -216,7 +216,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
 	path := fs.String("config", "", "config file")
 	user := fs.String("user", "", "user name")
-	op := fs.String("op", "", "operation: list, download, upload, overwrite, append, delete, rename, mkdir or rmdir")
+	op := fs.String("op", "", "operation: one of "+strings.Join(policy.PermNames(), ", "))
 	vpath := fs.String("path", "", "virtual path as the user sees it")
 	from := fs.String("from", "", "client IP address")
 	if !parseFlags(fs, args, stderr) {
@@ -227,7 +227,7 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	}
 	perm, err := policy.ParsePerms([]string{*op})
 	if err != nil || *op == "*" {
-		return usage(stderr, fmt.Sprintf("explain: -op %q: want one of list, download, upload, overwrite, append, delete, rename, mkdir, rmdir", *op))
+		return usage(stderr, fmt.Sprintf("explain: -op %q: want one of %s", *op, strings.Join(policy.PermNames(), ", ")))
 	}
 	var client netip.Addr
 	if *from != "" {
