@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,11 +61,16 @@ func FuzzSession(f *testing.F) {
 	defer srv.Close()
 	srv.ForTest().SetLoginFailDelay(0)
 
+	// Each input comes from its own loopback address, so that failed
+	// logins in one input never ban the address the next one uses.
+	var next atomic.Uint32
 	f.Fuzz(func(t *testing.T, script string) {
+		n := next.Add(1)
+		peer := net.IPv4(127, byte(n>>16), byte(n>>8), byte(n))
 		cl, sv := net.Pipe()
 		defer cl.Close()
 		srv.accept(addrConn{sv, &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 21},
-			&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 40000}}, false)
+			&net.TCPAddr{IP: peer, Port: 40000}}, false)
 		c := &ftpc{t: t, conn: cl, r: bufio.NewReader(cl), tlsCfg: testClientTLS()}
 		cl.SetDeadline(time.Now().Add(10 * time.Second))
 		c.banner()
