@@ -204,6 +204,16 @@ func (s *session) cmdPASS(req request) {
 		s.closing.Store(true)
 		return
 	}
+	// A user name under a password-spraying attack is throttled across
+	// all addresses: attempts on it are spaced out, the right password
+	// included (policy/account.go).
+	if d := s.srv.cfg.Defender.AccountDelay(user); d > 0 {
+		s.log.Info("login attempt spaced out", "user", user, "delay", d.Round(time.Millisecond))
+		s.sleep(d)
+		if s.closing.Load() {
+			return
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.AuthTimeout)
 	defer cancel()
 	id, err := s.srv.cfg.Policy().Authenticate(ctx, policy.LoginRequest{
@@ -211,12 +221,13 @@ func (s *session) cmdPASS(req request) {
 		Password:         req.arg,
 		Client:           s.client,
 		PeerCertificates: s.peerCert.PeerCertificates,
+		Upstream:         s.srv.checkUpstream,
 	})
 	if err != nil {
 		s.loginFailed(user, err)
 		return
 	}
-	if err := s.loginOK(ctx, id); err != nil {
+	if err := s.loginOK(ctx, id, backend.Credentials{User: user, Password: req.arg}); err != nil {
 		return
 	}
 }
@@ -246,6 +257,9 @@ func (s *session) loginFailed(user string, err error) {
 		return
 	}
 	s.failures++
+	if s.srv.cfg.Defender.AccountFailure(user) {
+		s.log.Warn("user name throttled after repeated failed logins", "user", user)
+	}
 	banned, until := s.srv.cfg.Defender.Failure(s.client)
 	if banned {
 		s.srv.obs.Banned()
@@ -276,8 +290,9 @@ func (s *session) sleep(d time.Duration) {
 	}
 }
 
-// loginOK opens the user's backend and enters the logged-in state.
-func (s *session) loginOK(ctx context.Context, id *policy.Identity) error {
+// loginOK opens the user's backend (handing cred to backends that log in
+// as the user) and enters the logged-in state.
+func (s *session) loginOK(ctx context.Context, id *policy.Identity, cred backend.Credentials) error {
 	pol := s.srv.cfg.Policy()
 	lim := pol.Limits(id)
 	if !s.srv.claimUser(id.User, lim.MaxSessions) {
@@ -286,7 +301,14 @@ func (s *session) loginOK(ctx context.Context, id *policy.Identity) error {
 		s.replyR(replyTooManySessions)
 		return errDenied
 	}
-	fsys, err := s.srv.openTree(ctx, id)
+	fsys, err := s.srv.openTree(ctx, id, cred)
+	if errors.Is(err, errCredentialsRefused) {
+		// The upstream refused the user's own password: a failed login,
+		// with its delay and defender strike.
+		s.srv.releaseUser(id.User)
+		s.loginFailed(id.User, err)
+		return err
+	}
 	if err != nil {
 		s.srv.releaseUser(id.User)
 		s.srv.obs.Login(LoginUnavailable, id.User)

@@ -72,6 +72,7 @@ type Metrics struct {
 	reloads      *prometheus.CounterVec
 
 	banSource  atomic.Pointer[func() int]
+	thrSource  atomic.Pointer[func() int]
 	certSource atomic.Pointer[func() map[string]time.Time]
 
 	http httpState
@@ -140,14 +141,9 @@ func (m *Metrics) register(version string) {
 	m.backendUp = f.gaugeVec("backend_up", "1 when the backend's last readiness probe passed, else 0.", "backend", "type")
 	m.reloads = f.counterVec("config_reloads_total", "Configuration reloads by result.", "result")
 
-	f.mustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Namespace: namespace, Name: "defender_bans_active", Help: "Client IPs currently banned.",
-	}, func() float64 {
-		if fn := m.banSource.Load(); fn != nil {
-			return float64((*fn)())
-		}
-		return 0
-	}))
+	f.mustRegister(sourceGauge("defender_bans_active", "Client IPs currently banned.", &m.banSource))
+	f.mustRegister(sourceGauge("defender_accounts_throttled",
+		"User names whose login attempts are being spaced out after repeated failures (password spraying).", &m.thrSource))
 	f.mustRegister(&certCollector{m: m})
 	f.mustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info", Help: "Always 1; labels carry the version and Go version.",
@@ -346,12 +342,31 @@ func (m *Metrics) ConfigReload(ok bool) {
 // SetBanSource sets the function ftpsgw_defender_bans_active reports (the
 // defender's number of active bans). It is called on every scrape and must
 // be fast and concurrency-safe. nil reports 0.
-func (m *Metrics) SetBanSource(fn func() int) {
+func (m *Metrics) SetBanSource(fn func() int) { setSource(&m.banSource, fn) }
+
+// SetThrottleSource sets the function ftpsgw_defender_accounts_throttled
+// reports (the defender's throttled user names), on the same terms as
+// SetBanSource.
+func (m *Metrics) SetThrottleSource(fn func() int) { setSource(&m.thrSource, fn) }
+
+func setSource(p *atomic.Pointer[func() int], fn func() int) {
 	if fn == nil {
-		m.banSource.Store(nil)
+		p.Store(nil)
 		return
 	}
-	m.banSource.Store(&fn)
+	p.Store(&fn)
+}
+
+// sourceGauge is a gauge that calls the function in p at each scrape (0
+// while there is none).
+func sourceGauge(name, help string, p *atomic.Pointer[func() int]) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help},
+		func() float64 {
+			if fn := p.Load(); fn != nil {
+				return float64((*fn)())
+			}
+			return 0
+		})
 }
 
 // SetCertExpiry sets the function behind

@@ -62,6 +62,7 @@ func TestObserverDeltas(t *testing.T) {
 	m.ConfigReload(false)
 	m.ConfigReload(false)
 	m.SetBanSource(func() int { return 3 })
+	m.SetThrottleSource(func() int { return 4 })
 	expiry := time.Unix(1893456000, 0)
 	m.SetCertExpiry(func() map[string]time.Time { return map[string]time.Time{"ftp.example.com": expiry} })
 
@@ -133,6 +134,7 @@ func TestObserverDeltas(t *testing.T) {
 		{"ftpsgw_sessions_active", nil, 2},
 		{"ftpsgw_passive_ports_in_use", nil, 7},
 		{"ftpsgw_defender_bans_active", nil, 3},
+		{"ftpsgw_defender_accounts_throttled", nil, 4},
 		{"ftpsgw_certificate_expiry_timestamp_seconds", l("name", "ftp.example.com"), 1893456000},
 		{"ftpsgw_build_info", l("version", "v1.2.3-test", "goversion", goVersion()), 1},
 	}

@@ -6,6 +6,7 @@ package policy
 // limits.go and defender.go.
 
 import (
+	"context"
 	"crypto/x509"
 	"net/netip"
 	"time"
@@ -36,6 +37,7 @@ type Config struct {
 	Users     []UserConfig
 	Groups    []GroupConfig
 	LDAP      *LDAPConfig      // nil: no LDAP provider
+	Upstream  *UpstreamConfig  // nil: no upstream provider (upstream.go)
 	Anonymous *AnonymousConfig // nil: anonymous login impossible
 	Network   NetworkConfig
 	Defender  DefenderConfig
@@ -147,6 +149,12 @@ type LoginRequest struct {
 	// PeerCertificates are the verified client certificates of the control
 	// connection, if any.
 	PeerCertificates []*x509.Certificate
+	// Upstream checks a password against the storage of the named
+	// backend, for the `auth "upstream"` provider: nil, or an error
+	// wrapping fs.ErrPermission for a refused login, any other error when
+	// the storage cannot answer. The gateway supplies it (it owns the
+	// backends); nil makes upstream logins unavailable.
+	Upstream func(ctx context.Context, backend, user, password string) error
 }
 
 // Identity is a logged-in user. Decisions are always taken against the
@@ -156,7 +164,7 @@ type Identity struct {
 	Backend string
 	Home    string
 	Groups  []string // resolved group names (file groups, or LDAP groups mapped to group blocks)
-	Source  string   // "file", "ldap", "anonymous"
+	Source  string   // "file", "ldap", "upstream", "anonymous"
 	// Mounts are the virtual folders of this login: the user's own, then
 	// its groups' for paths the user does not mount, sorted by path.
 	Mounts []MountConfig

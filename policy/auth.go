@@ -268,6 +268,9 @@ func (p *Policy) Authenticate(ctx context.Context, req LoginRequest) (*Identity,
 	if p.ldap != nil && checkName(req.User) == nil {
 		return p.authLDAP(ctx, req)
 	}
+	if p.upstream != nil && checkName(req.User) == nil {
+		return p.authUpstream(ctx, req)
+	}
 	if _, err := p.verifyHash(ctx, p.dummy, req.Password); err != nil {
 		return nil, &AuthError{Reason: ReasonUnavailable, Err: err}
 	}

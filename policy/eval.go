@@ -46,6 +46,11 @@ func (p *Policy) resolve(id *Identity) (subject, bool) {
 			return subject{}, false
 		}
 		return subject{names: id.Groups}, true
+	case "upstream":
+		if p.upstream == nil {
+			return subject{}, false
+		}
+		return subject{names: id.Groups}, true
 	case "anonymous":
 		if p.anonymous == nil {
 			return subject{}, false

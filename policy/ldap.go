@@ -2,9 +2,6 @@ package policy
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -13,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -23,39 +19,26 @@ import (
 const (
 	ldapDefaultTimeout  = 5 * time.Second
 	ldapMaxTimeout      = time.Minute
-	ldapDefaultCacheTTL = 30 * time.Second
-	ldapMaxCacheTTL     = time.Hour
-	ldapMaxCacheEntries = 10000
 	ldapDefaultGroupAtt = "memberOf"
 )
 
 // ldapProvider binds as the user over TLS (ldaps:// or StartTLS; plain
 // ldap:// without StartTLS is refused at Compile) and reads the user's
-// group attribute. Results of successful logins are cached for CacheTTL,
-// keyed by HMAC-SHA256(random per-snapshot key, user NUL password); the
-// password itself is never stored.
+// group attribute. Successful logins are cached for CacheTTL (the raw
+// group names from the directory, before mapping; credcache.go).
 type ldapProvider struct {
 	cfg      LDAPConfig // defaults applied
 	hostPort string
 	ldaps    bool
 	tls      *tls.Config
-	cacheKey []byte
-	now      func() time.Time
-
-	mu    sync.Mutex
-	cache map[[sha256.Size]byte]ldapCached // guarded by mu
-}
-
-type ldapCached struct {
-	groups  []string // raw group names from the directory, before mapping
-	expires time.Time
+	cache    *credCache[[]string]
 }
 
 func compileLDAP(c LDAPConfig, errs *[]error) *ldapProvider {
 	bad := func(field, msg string) {
 		*errs = append(*errs, &ConfigError{Block: "auth", Name: "ldap", Field: field, Msg: msg})
 	}
-	lp := &ldapProvider{cfg: c, now: time.Now, cache: make(map[[sha256.Size]byte]ldapCached)}
+	lp := &ldapProvider{cfg: c}
 	u, err := url.Parse(c.URL)
 	switch {
 	case err != nil || u.Host == "" || u.Hostname() == "":
@@ -96,12 +79,8 @@ func compileLDAP(c LDAPConfig, errs *[]error) *ldapProvider {
 	case c.Timeout == 0:
 		lp.cfg.Timeout = ldapDefaultTimeout
 	}
-	switch {
-	case c.CacheTTL > ldapMaxCacheTTL:
-		bad("cache_ttl", "must be at most 1h (0: default 30s, negative: no cache)")
-	case c.CacheTTL == 0:
-		lp.cfg.CacheTTL = ldapDefaultCacheTTL
-	}
+	lp.cfg.CacheTTL = cacheTTL(c.CacheTTL, bad)
+	lp.cache = newCredCache[[]string](lp.cfg.CacheTTL)
 	if c.DefaultHome != "" && !isCleanAbs(strings.ReplaceAll(c.DefaultHome, "{user}", "x")) {
 		bad("default_home", "must be a clean absolute path")
 	}
@@ -116,8 +95,6 @@ func compileLDAP(c LDAPConfig, errs *[]error) *ldapProvider {
 		}
 		lp.tls.RootCAs = pool
 	}
-	lp.cacheKey = make([]byte, 32)
-	_, _ = rand.Read(lp.cacheKey)
 	return lp
 }
 
@@ -136,14 +113,13 @@ func loadCAFile(name string) (*x509.CertPool, error) {
 // authLDAP authenticates a user that is not in the file.
 func (p *Policy) authLDAP(ctx context.Context, req LoginRequest) (*Identity, error) {
 	lp := p.ldap
-	key := lp.key(req.User, req.Password)
-	raw, ok := lp.cached(key)
+	raw, ok := lp.cache.get(req.User, req.Password)
 	if !ok {
 		var err error
 		if raw, err = lp.bind(ctx, req.User, req.Password); err != nil {
 			return nil, err
 		}
-		lp.store(key, raw)
+		lp.cache.put(req.User, req.Password, raw)
 	}
 	return p.ldapIdentity(req.User, raw)
 }
@@ -187,56 +163,6 @@ func (p *Policy) ldapIdentity(name string, raw []string) (*Identity, error) {
 		return nil, &AuthError{Reason: ReasonUnknownUser, Err: errors.New("ldap user has no backend (set default_backend or a group backend)")}
 	}
 	return id, nil
-}
-
-func (lp *ldapProvider) key(user, password string) [sha256.Size]byte {
-	m := hmac.New(sha256.New, lp.cacheKey)
-	m.Write([]byte(user))
-	m.Write([]byte{0})
-	m.Write([]byte(password))
-	var k [sha256.Size]byte
-	m.Sum(k[:0])
-	return k
-}
-
-func (lp *ldapProvider) cached(k [sha256.Size]byte) ([]string, bool) {
-	if lp.cfg.CacheTTL <= 0 {
-		return nil, false
-	}
-	lp.mu.Lock()
-	defer lp.mu.Unlock()
-	e, ok := lp.cache[k]
-	if !ok {
-		return nil, false
-	}
-	if !lp.now().Before(e.expires) {
-		delete(lp.cache, k)
-		return nil, false
-	}
-	return e.groups, true
-}
-
-func (lp *ldapProvider) store(k [sha256.Size]byte, groups []string) {
-	if lp.cfg.CacheTTL <= 0 {
-		return
-	}
-	now := lp.now()
-	lp.mu.Lock()
-	defer lp.mu.Unlock()
-	if len(lp.cache) >= ldapMaxCacheEntries {
-		for ck, e := range lp.cache {
-			if !now.Before(e.expires) {
-				delete(lp.cache, ck)
-			}
-		}
-		for ck := range lp.cache {
-			if len(lp.cache) < ldapMaxCacheEntries {
-				break
-			}
-			delete(lp.cache, ck)
-		}
-	}
-	lp.cache[k] = ldapCached{groups: groups, expires: now.Add(lp.cfg.CacheTTL)}
 }
 
 // bind connects, binds as the user and reads the group attribute, all

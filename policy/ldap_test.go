@@ -363,7 +363,7 @@ func TestLDAP(t *testing.T) {
 		if _, err := login(p, "ann", "ann-pw"); err != nil {
 			t.Fatal(err)
 		}
-		for k := range p.ldap.cache {
+		for k := range p.ldap.cache.m {
 			if strings.Contains(string(k[:]), "ann-pw") {
 				t.Fatal("cache key holds the password")
 			}
@@ -380,7 +380,7 @@ func TestLDAP(t *testing.T) {
 		if d := time.Since(start); d > ldaps.Timeout {
 			t.Fatalf("unavailable took %v (timeout %v)", d, ldaps.Timeout)
 		}
-		p.ldap.now = func() time.Time { return time.Now().Add(2 * time.Minute) }
+		p.ldap.cache.now = func() time.Time { return time.Now().Add(2 * time.Minute) }
 		if _, err := login(p, "ann", "ann-pw"); authReason(err) != ReasonUnavailable {
 			t.Fatalf("expired cache entry used: %v", err)
 		}

@@ -19,12 +19,13 @@ type Policy struct {
 	groups    map[string]*group
 	anonymous *anonymous // nil: no anonymous login
 	network   netRules
-	defender  DefenderConfig // with defaults applied
-	ldap      *ldapProvider  // nil: no LDAP
-	dummy     *passwordHash  // verified for unknown users (timing parity)
-	hidden    bool           // some rule anywhere has no permissions
-	hashSlots chan struct{}  // bounds concurrent password hashing
-	hashRuns  atomic.Int64   // password verifications run (tests check parity)
+	defender  DefenderConfig    // with defaults applied
+	ldap      *ldapProvider     // nil: no LDAP
+	upstream  *upstreamProvider // nil: no upstream provider
+	dummy     *passwordHash     // verified for unknown users (timing parity)
+	hidden    bool              // some rule anywhere has no permissions
+	hashSlots chan struct{}     // bounds concurrent password hashing
+	hashRuns  atomic.Int64      // password verifications run (tests check parity)
 }
 
 // user is one compiled `user` block.
@@ -90,6 +91,9 @@ func Compile(cfg Config) (*Policy, error) {
 	p.defender = compileDefender(cfg.Defender, &errs)
 	if cfg.LDAP != nil {
 		p.ldap = compileLDAP(*cfg.LDAP, &errs)
+	}
+	if cfg.Upstream != nil {
+		p.upstream = p.compileUpstream(*cfg.Upstream, cfg.LDAP != nil, &errs)
 	}
 	p.dummy = newDummyHash()
 	p.hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))

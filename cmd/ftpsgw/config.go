@@ -139,12 +139,15 @@ type logBlock struct {
 }
 
 type defenderBlock struct {
-	MaxFailures *int      `hcl:"max_failures,optional"`
-	Window      string    `hcl:"window,optional"`
-	Ban         string    `hcl:"ban,optional"`
-	MaxBan      string    `hcl:"max_ban,optional"`
-	Exempt      []string  `hcl:"exempt,optional"` // CIDRs never counted or banned
-	Range       hcl.Range `hcl:",def_range"`
+	MaxFailures *int     `hcl:"max_failures,optional"`
+	Window      string   `hcl:"window,optional"`
+	Ban         string   `hcl:"ban,optional"`
+	MaxBan      string   `hcl:"max_ban,optional"`
+	Exempt      []string `hcl:"exempt,optional"` // CIDRs never counted or banned
+	// The per-account throttle against password spraying.
+	AccountFailures *int      `hcl:"account_failures,optional"`
+	AccountMaxDelay string    `hcl:"account_max_delay,optional"`
+	Range           hcl.Range `hcl:",def_range"`
 }
 
 // backendBlock is `backend "TYPE" "NAME" { ... }`; Body is decoded into
@@ -161,6 +164,14 @@ type authBlock struct {
 	Type  string    `hcl:"type,label"`
 	Body  hcl.Body  `hcl:",remain"`
 	Range hcl.Range `hcl:",def_range"`
+}
+
+// upstreamBlock is `auth "upstream"` (convert_users.go).
+type upstreamBlock struct {
+	Backend  string   `hcl:"backend"`
+	Home     string   `hcl:"home,optional"`
+	Groups   []string `hcl:"groups,optional"`
+	CacheTTL string   `hcl:"cache_ttl,optional"`
 }
 
 type ldapBlock struct {

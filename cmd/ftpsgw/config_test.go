@@ -534,15 +534,14 @@ func TestFullExamplePassesCheckConfig(t *testing.T) {
 	if code != 0 || !strings.HasSuffix(out, "config ok\n") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
-	// Only the expected warnings: the ignored acme block and the backend
-	// type this build cannot serve (ftp).
+	// Only the expected warning: the ignored acme block.
 	var warnings []string
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		if strings.Contains(l, ": warning: ") {
 			warnings = append(warnings, l)
 		}
 	}
-	if len(warnings) != 2 {
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "acme") {
 		t.Errorf("warnings:\n%s", strings.Join(warnings, "\n"))
 	}
 	s, _ := loadConfig(path)
@@ -663,5 +662,63 @@ user "up" {
 	code := run([]string{"explain", "-config", path, "-user", "up", "-op", "upload", "-path", "/incoming/a.csv"}, nil, &out, &errOut)
 	if code != 0 || !strings.Contains(out.String(), "allowed") || !strings.Contains(out.String(), "/incoming/**") {
 		t.Errorf("explain: exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+}
+
+// TestCheckConfigUpstreamAuth: auth "upstream" must name a backend that
+// can check passwords and groups that exist, and warns without groups.
+func TestCheckConfigUpstreamAuth(t *testing.T) {
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(minimal, filepath.Join(dir, "state"), dir, demoHash) + `auth "upstream" {
+  backend = "files"
+  groups  = ["ghost"]
+}
+auth "upstream" {
+  backend = "files"
+}
+auth "radius" {
+}
+`
+	path := writeFile(t, dir, "up.hcl", cfg, 0o644)
+	code, out := checkConfig(t, path)
+	if code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	for _, w := range []struct {
+		line int
+		text string
+	}{
+		{13, `auth "upstream": backend "files" (type local) cannot check passwords`},
+		{14, `auth "upstream": groups: group ghost is not defined`},
+		{16, `auth "upstream" is defined twice`},
+		{19, `auth "radius": unknown provider: want "ldap" or "upstream"`},
+	} {
+		if !strings.Contains(out, fmt.Sprintf("%s:%d: %s", path, w.line, w.text)) {
+			t.Errorf("missing line %d: %s\n%s", w.line, w.text, out)
+		}
+	}
+
+	// A good block: an ftp backend, a group; without groups, a warning.
+	good := fmt.Sprintf(minimal, filepath.Join(dir, "state"), dir, demoHash) + `backend "ftp" "legacy" {
+  address     = "127.0.0.1:2121"
+  credentials = "passthrough"
+}
+group "partners" {
+  permissions = ["list"]
+}
+auth "upstream" {
+  backend = "legacy"
+  groups  = ["partners"]
+}
+`
+	good = strings.Replace(good, `permissions   = ["*"]`, `permissions   = ["*"]
+  backend       = "files"`, 1)
+	if code, out := checkConfig(t, writeFile(t, dir, "good.hcl", good, 0o644)); code != 0 || strings.Contains(out, "warning") {
+		t.Errorf("good upstream config: exit %d\n%s", code, out)
+	}
+	bare := strings.Replace(good, `  groups  = ["partners"]
+`, "", 1)
+	if code, out := checkConfig(t, writeFile(t, dir, "bare.hcl", bare, 0o644)); code != 0 || !strings.Contains(out, "no groups: users who log in upstream may do nothing") {
+		t.Errorf("upstream config without groups: exit %d\n%s", code, out)
 	}
 }

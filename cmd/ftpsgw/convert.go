@@ -122,8 +122,8 @@ func (c *converter) convert(fc *fileConfig) {
 	c.adminBlock(fc.Admin)   // admin_config.go
 	c.noticeFiles(fc.Server) // admin_config.go
 	c.hookBlocks(fc.Hooks)   // admin_hooks.go
-	if len(fc.Users) == 0 && c.s.pol.LDAP == nil && c.s.pol.Anonymous == nil {
-		c.probs.add(c.loc.start(), `no users: define at least one user "NAME" block (or auth "ldap", or anonymous)`)
+	if len(fc.Users) == 0 && c.s.pol.LDAP == nil && c.s.pol.Upstream == nil && c.s.pol.Anonymous == nil {
+		c.probs.add(c.loc.start(), `no users: define at least one user "NAME" block (or auth "ldap", auth "upstream", or anonymous)`)
 	}
 	c.s.gw.AllowClearData = fc.TLS != nil && fc.TLS.Require == "login"
 }
@@ -555,10 +555,17 @@ func (c *converter) defender(b *defenderBlock) {
 	}
 	r := b.Range
 	d := policy.DefenderConfig{
-		Window: c.dur(r, "window", b.Window, 0),
-		Ban:    c.dur(r, "ban", b.Ban, 0),
-		MaxBan: c.dur(r, "max_ban", b.MaxBan, 0),
-		Exempt: c.prefixes(r, "exempt", b.Exempt),
+		Window:          c.dur(r, "window", b.Window, 0),
+		Ban:             c.dur(r, "ban", b.Ban, 0),
+		MaxBan:          c.dur(r, "max_ban", b.MaxBan, 0),
+		Exempt:          c.prefixes(r, "exempt", b.Exempt),
+		AccountMaxDelay: c.dur(r, "account_max_delay", b.AccountMaxDelay, 0),
+	}
+	if b.AccountFailures != nil {
+		if *b.AccountFailures < 1 {
+			c.probs.add(c.loc.attr(r, "account_failures"), "defender: account_failures must be at least 1")
+		}
+		d.AccountFailures = *b.AccountFailures
 	}
 	if b.MaxFailures != nil {
 		if *b.MaxFailures < 1 {

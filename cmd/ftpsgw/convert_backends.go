@@ -13,8 +13,7 @@ import (
 	"github.com/ftpsgw/ftpsgw/policy"
 )
 
-// backendSpec is one decoded backend block. Config is nil when the type is
-// not available in this build (serve then refuses the backend).
+// backendSpec is one decoded backend block.
 type backendSpec struct {
 	Type   string
 	Name   string
@@ -24,9 +23,6 @@ type backendSpec struct {
 
 // open builds the backend's Opener through its package.
 func (b backendSpec) open(ctx context.Context, log hclog.Logger) (backend.Opener, error) {
-	if b.Config == nil {
-		return nil, fmt.Errorf("backend type %s is not available in this build (have: %s)", b.Type, strings.Join(backend.Types(), ", "))
-	}
 	return b.Config.Open(ctx, b.Name, log)
 }
 
@@ -53,9 +49,6 @@ func (c *converter) backendBlocks(blocks []backendBlock) {
 			if !diags.HasErrors() {
 				spec.Config.Validate(&blockReporter{c: c, b: b})
 			}
-		} else if backend.Reserved(b.Type) {
-			c.probs.warn(b.Range, "backend type %q is not available in this build (have: %s): serve will refuse backend %q",
-				b.Type, strings.Join(backend.Types(), ", "), b.Name)
 		} else {
 			c.probs.add(b.Range, "backend %q: unknown type %q: want one of %s", b.Name, b.Type, strings.Join(backend.Types(), ", "))
 			continue

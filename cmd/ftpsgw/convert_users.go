@@ -28,13 +28,19 @@ func (c *converter) attrIn(body hcl.Body, fallback hcl.Range, key string) hcl.Ra
 }
 
 func (c *converter) authBlocks(blocks []authBlock) {
-	for i, a := range blocks {
-		if a.Type != "ldap" {
-			c.probs.add(a.Range, `auth %q: unknown provider: want "ldap"`, a.Type)
+	seen := make(map[string]bool, len(blocks))
+	for _, a := range blocks {
+		if a.Type != "ldap" && a.Type != "upstream" {
+			c.probs.add(a.Range, `auth %q: unknown provider: want "ldap" or "upstream"`, a.Type)
 			continue
 		}
-		if i > 0 {
-			c.probs.add(a.Range, `auth "ldap" is defined twice`)
+		if seen[a.Type] {
+			c.probs.add(a.Range, `auth %q is defined twice`, a.Type)
+			continue
+		}
+		seen[a.Type] = true
+		if a.Type == "upstream" {
+			c.upstreamAuth(a)
 			continue
 		}
 		var l ldapBlock
@@ -70,6 +76,36 @@ func (c *converter) authBlocks(blocks []authBlock) {
 		cfg.CacheTTL = c.durIn(a, "cache_ttl", l.CacheTTL)
 		c.backendRef(at("default_backend"), `auth "ldap"`, l.DefaultBackend)
 		c.s.pol.LDAP = cfg
+	}
+}
+
+// upstreamAuth converts `auth "upstream"`: users not in the file log in
+// with the name and password the backend's storage accepts.
+func (c *converter) upstreamAuth(a authBlock) {
+	var b upstreamBlock
+	diags := gohcl.DecodeBody(a.Body, nil, &b)
+	c.probs.addDiags(diags)
+	if diags.HasErrors() {
+		return
+	}
+	at := func(key string) hcl.Range { return c.attrIn(a.Body, a.Range, key) }
+	c.backendRef(at("backend"), `auth "upstream"`, b.Backend)
+	for _, spec := range c.s.backends {
+		if spec.Name != b.Backend {
+			continue
+		}
+		if _, ok := spec.Config.(backend.PasswordChecker); !ok {
+			c.probs.add(at("backend"), `auth "upstream": backend %q (type %s) cannot check passwords: name an ftp backend`, b.Backend, spec.Type)
+		}
+	}
+	if len(b.Groups) == 0 {
+		c.probs.warn(a.Range, `auth "upstream": no groups: users who log in upstream may do nothing`)
+	}
+	c.s.pol.Upstream = &policy.UpstreamConfig{
+		Backend:  b.Backend,
+		Home:     b.Home,
+		Groups:   b.Groups,
+		CacheTTL: c.durIn(a, "cache_ttl", b.CacheTTL),
 	}
 }
 

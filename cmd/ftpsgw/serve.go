@@ -110,6 +110,7 @@ func (d *daemon) start(ctx context.Context, s *settings) error {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	d.metrics.SetBanSource(d.defender.ActiveBans)
+	d.metrics.SetThrottleSource(d.defender.ThrottledAccounts)
 	d.metrics.SetCertExpiry(d.tls.Expiries)
 	d.addReadyChecks()
 

@@ -259,30 +259,6 @@ func TestDrainOnShutdown(t *testing.T) {
 	}
 }
 
-func TestServeRefusesUnavailableBackend(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, dir, "kh", "x", 0o644)
-	writeFile(t, dir, "id", "x", 0o600)
-	path := writeFile(t, dir, "gw.hcl", serveConfig(dir, `backend "ftp" "remote" {
-  address = "127.0.0.1:21"
-}
-`), 0o644)
-	// The user must name a backend now that there are two.
-	src, _ := os.ReadFile(path)
-	writeFile(t, dir, "gw.hcl", strings.Replace(string(src), `permissions   = ["*"]`, `permissions   = ["*"]
-  backend       = "files"`, 1), 0o644)
-	var stderr syncBuffer
-	code := run([]string{"serve", "-config", path}, nil, io.Discard, &stderr)
-	if code != 1 || !strings.Contains(stderr.String(), `backend type ftp is not available in this build`) {
-		t.Errorf("exit %d, stderr:\n%s", code, stderr.String())
-	}
-	var out bytes.Buffer
-	if code := run([]string{"check-config", "-config", path}, nil, &out, io.Discard); code != 0 ||
-		!strings.Contains(out.String(), `warning: backend type "ftp" is not available in this build`) {
-		t.Errorf("check-config exit %d:\n%s", code, out.String())
-	}
-}
-
 func TestServeRefusesBadConfig(t *testing.T) {
 	dir := t.TempDir()
 	path := writeFile(t, dir, "gw.hcl", serveConfig(dir, "bogus = 1\n"), 0o644)

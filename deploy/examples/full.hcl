@@ -6,8 +6,8 @@
 # Validate a copy of it with: ftpsgw check-config -config full.hcl
 # It uses source = "file" for TLS; the acme block below shows the ACME keys
 # and is ignored (with a warning) until source = "acme". The ftp
-# backend is not available in this build: check-config accepts it with
-# a warning and serve refuses to start with it.
+# backend below speaks FTPS upstream; tls = "none" works too, and
+# check-config then warns that the password crosses in clear.
 
 server {
   listen              = ["0.0.0.0:21"]   # default
@@ -106,6 +106,9 @@ defender {
   window       = "10m"                   # default
   ban          = "30m"                   # default
   max_ban      = "24h"                   # default: the cap on doubling bans
+  exempt       = ["192.0.2.10/32"]       # default: none; never counted or banned
+  account_failures  = 5                  # default: failures on one user name, any address ...
+  account_max_delay = "10s"              # default: ... then its attempts are spaced out up to this
 }
 
 backend "local" "files" {
@@ -134,10 +137,17 @@ backend "s3" "archive" {
 }
 
 backend "ftp" "mainframe" {
-  address       = "10.9.9.9:21"
-  user          = "svc"
-  password_file = "/etc/ftpsgw/upstream.secret"
-  root          = "/"
+  address         = "10.9.9.9:21"
+  user            = "svc"            # credentials = "service" only
+  password_file   = "/etc/ftpsgw/upstream.secret"
+  root            = "/"              # default
+  tls             = "explicit"       # default; "explicit" | "implicit" | "none"
+  ca_file         = "/etc/ftpsgw/upstream-ca.pem" # default: system roots
+  # fingerprint   = "SHA256:..."     # pin the upstream's certificate instead
+  credentials     = "service"        # default; "passthrough": the user's own login upstream
+  max_connections = 64               # default; upstream control connections
+  keepalive       = "60s"            # default; NOOP on an idle session
+  op_timeout      = "30s"            # default
 }
 
 auth "ldap" {
@@ -151,6 +161,15 @@ auth "ldap" {
   default_backend  = "files"
   default_home     = "/home/{user}"
 }
+
+# Instead of auth "ldap" (only one of the two): users not listed here log
+# in with the names and passwords an upstream FTP server accepts.
+# auth "upstream" {
+#   backend   = "mainframe"              # an ftp backend, credentials = "passthrough"
+#   home      = "/"                      # default; may contain {user}
+#   groups    = ["readers"]              # their permissions, rules and mounts apply
+#   cache_ttl = "30s"                    # default
+# }
 
 anonymous {                              # default: no anonymous login
   backend     = "archive"

@@ -89,18 +89,6 @@ func Types() []string {
 	return names
 }
 
-// reserved are the types the configuration contract names that this build
-// does not serve yet; a config naming one passes check-config with a
-// warning, and serve refuses it.
-var reserved = map[string]bool{"ftp": true}
-
-// Reserved reports whether name is a type of the contract that is not
-// registered in this build.
-func Reserved(name string) bool {
-	_, ok := Lookup(name)
-	return !ok && reserved[name]
-}
-
 // Credentials are a login's own name and password, handed to backends that
 // log in to their storage as the user (an upstream FTP server with
 // credentials = "passthrough"). They are only ever passed after the
@@ -120,6 +108,14 @@ type CredentialOpener interface {
 	// OpenAs is Open, logging in to the storage as cred says. A refused
 	// login wraps fs.ErrPermission.
 	OpenAs(ctx context.Context, home string, cred Credentials) (FS, error)
+}
+
+// PasswordChecker is implemented by the Configs of backend types whose
+// Opener implements Authenticator, so the config loader can refuse an
+// `auth "upstream"` block naming a backend that cannot check passwords.
+type PasswordChecker interface {
+	Config
+	ChecksPasswords()
 }
 
 // Authenticator is implemented by Openers whose storage can check a

@@ -154,9 +154,6 @@ func TestRegistered(t *testing.T) {
 	if *c != *NewConfig() {
 		t.Errorf("registered NewConfig = %+v, want the defaults", c)
 	}
-	if backend.Reserved("s3") {
-		t.Errorf(`"s3" still reported as reserved`)
-	}
 }
 
 func decode(t *testing.T, src string) (*Config, string) {

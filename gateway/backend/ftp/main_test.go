@@ -1,0 +1,13 @@
+package ftp
+
+import (
+	"testing"
+
+	"github.com/ftpsgw/ftpsgw/gateway/leakcheck"
+)
+
+// TestMain fails the run when goroutines started by this package or the
+// conformance suite outlive the tests.
+func TestMain(m *testing.M) {
+	leakcheck.Main(m, []string{"ftpsgw/gateway/backend/ftp.", "ftpsgw/gateway/backend/backendtest."})
+}

@@ -1,0 +1,150 @@
+package ftp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"sync"
+
+	"github.com/ftpsgw/ftpsgw/gateway/backend"
+)
+
+// Open implements backend.FS: RETR, after REST when offset > 0. The end
+// of the data is only taken for the end of the file once the upstream
+// confirms the transfer (226): a connection cut midway is an error, never
+// a short file.
+func (s *FS) Open(ctx context.Context, name string, offset int64) (io.ReadCloser, error) {
+	if err := begin(ctx, name); err != nil {
+		return nil, fail("open", name, err)
+	}
+	switch {
+	case offset < 0:
+		return nil, fail("open", name, fmt.Errorf("negative offset: %w", fs.ErrInvalid))
+	case name == ".":
+		return nil, fail("open", name, backend.ErrIsDir)
+	}
+	l, err := s.get(ctx)
+	if err != nil {
+		return nil, fail("open", name, err)
+	}
+	end := l.begin(ctx)
+	p := s.abs(name)
+	dc, err := l.transfer("RETR", p, offset)
+	if err != nil {
+		err = explain(err, func() (error, error) {
+			_, st, err := l.look(p, s.home)
+			return byState(st), err
+		})
+		err = l.classify(ctx, err)
+		end()
+		s.put(l)
+		return nil, fail("open", name, err)
+	}
+	return &reader{s: s, l: l, dc: dc, ctx: ctx, end: end, name: name}, nil
+}
+
+// reader is an open download. Read is used by one goroutine; Close may
+// come from another and cuts a blocked Read short.
+type reader struct {
+	s    *FS
+	l    *link
+	dc   net.Conn
+	ctx  context.Context
+	end  func()
+	name string
+
+	mu       sync.Mutex
+	err      error // guarded by mu: sticky; io.EOF at the end
+	released bool  // guarded by mu: the link is given back
+}
+
+// Read implements io.Reader.
+func (r *reader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	err := r.err
+	r.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	// Fill p: over TLS a read returns one record (16 KiB), and the
+	// gateway writes each chunk to its client as it comes.
+	n, err := r.l.readData(r.dc, p)
+	for err == nil && n < len(p) {
+		var m int
+		m, err = r.l.readData(r.dc, p[n:])
+		n += m
+	}
+	if err == nil {
+		return n, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil { // closed meanwhile
+		return n, r.err
+	}
+	if errors.Is(err, io.EOF) {
+		err = r.l.finish("RETR")
+	}
+	if err != nil {
+		r.err = fail("read", r.name, r.l.classify(r.ctx, err))
+	} else {
+		r.err = io.EOF
+	}
+	r.release()
+	return n, r.err
+}
+
+// release gives the link back; mu must be held.
+func (r *reader) release() {
+	if !r.released {
+		r.released = true
+		r.end()
+		r.s.put(r.l)
+	}
+}
+
+// Close implements io.Closer: before the end, the transfer is abandoned
+// (data connection closed, the upstream's 426 read).
+func (r *reader) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil {
+		r.err = fail("read", r.name, fs.ErrClosed)
+		r.l.abandon()
+	}
+	r.release()
+	return nil
+}
+
+// fetch reads the file p whole (at most limit bytes), for probes.
+func (l *link) fetch(p string, limit int64) ([]byte, error) {
+	dc, err := l.transfer("RETR", p, 0)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	_, err = io.Copy(&buf, io.LimitReader(dataReader{l, dc}, limit))
+	if err != nil {
+		l.kill()
+		return nil, err
+	}
+	return buf.Bytes(), l.finish("RETR")
+}
+
+// store writes data to p (from offset, by REST, when offset > 0), for
+// probes.
+func (l *link) store(p string, data []byte, offset int64) error {
+	dc, err := l.transfer("STOR", p, offset)
+	if err != nil {
+		return err
+	}
+	if _, err := l.writeData(dc, data); err != nil {
+		l.kill()
+		return err
+	}
+	return l.finishUpload("STOR")
+}
