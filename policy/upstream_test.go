@@ -37,7 +37,7 @@ func upstreamPolicy(t *testing.T, uc UpstreamConfig) *Policy {
 	return mustCompile(t, Config{
 		Groups: []GroupConfig{{Name: "partners", Permissions: []string{"list", "download"},
 			Rules: []RuleConfig{{Path: "/in/**", Permissions: []string{"list", "upload"}}}}},
-		Users: []UserConfig{{Name: "local", PasswordHash: cheapHash(t, "local-pw"), Backend: "files"}},
+		Users:    []UserConfig{{Name: "local", PasswordHash: cheapHash(t, "local-pw"), Backend: "files"}},
 		Upstream: &uc,
 	})
 }
