@@ -1,12 +1,9 @@
 package gateway
 
 import (
-	"context"
-	"errors"
 	"io/fs"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
 	"github.com/ftpsgw/ftpsgw/gateway/listing"
@@ -30,17 +27,12 @@ func (s *session) statVisible(p vpath) (fs.FileInfo, error) {
 }
 
 // statMeta is statVisible for the metadata commands (SIZE, MDTM, MLST):
-// names, sizes and times are what a listing shows, so they need list or
-// download on the path, and a path with neither answers as a denial
-// before the backend is touched.
+// the policy's CanStat decides (list or download on the path, as for a
+// listing); a hidden path answers as a missing one and a path with
+// neither permission as a denial, both before the backend is touched.
 func (s *session) statMeta(p vpath) (fs.FileInfo, error) {
-	if !s.visible(p) {
-		return nil, errHidden
-	}
-	if !s.allowed(policy.PermList, p) {
-		if err := s.authorize(policy.PermDownload, p); err != nil {
-			return nil, err
-		}
+	if err := s.judge(policy.PermList, p, s.policy().CanStat(s.ident, p.String())); err != nil {
+		return nil, err
 	}
 	ctx, cancel := s.opCtx()
 	defer cancel()
@@ -117,7 +109,7 @@ func (s *session) cmdDELE(req request) {
 		s.fail(err)
 		return
 	}
-	s.srv.cfg.Quotas.Add(s.ident.User, -fi.Size(), -1)
+	s.srv.cfg.Quotas.Remove(s.ident.User, p.String(), fi.Size()) // the key uploads reserve under
 	s.forgetHash(p)
 	s.replyR(replyFileDeleted)
 }
@@ -143,9 +135,20 @@ func (s *session) cmdRNTO(req request) {
 		s.replyR(replyBadSequence)
 		return
 	}
-	to, _ := s.resolveArg(req.arg)
+	to, err := s.resolveArg(req.arg)
+	if err != nil {
+		s.fail(err)
+		return
+	}
 	if to.isRoot() {
 		s.replyR(replyDenied)
+		return
+	}
+	// One decision for the whole move, before the storage is asked about
+	// either side: PermRename on both, and everything under from judged
+	// like the same path under to (a hidden side answers as missing).
+	if err := s.judge(policy.PermRename, to, s.policy().RenameAllowed(s.ident, from.String(), to.String())); err != nil {
+		s.fail(err)
 		return
 	}
 	ctx, cancel := s.opCtx()
@@ -155,15 +158,23 @@ func (s *session) cmdRNTO(req request) {
 		return
 	}
 	// Replacing an existing file also needs overwrite on the target.
-	if fi, err := s.fs.Stat(ctx, to.name()); err == nil && !fi.IsDir() {
+	replaced, err := s.fs.Stat(ctx, to.name())
+	if err == nil && !replaced.IsDir() {
 		if err := s.authorize(policy.PermOverwrite, to); err != nil {
 			s.fail(err)
 			return
 		}
+	} else {
+		replaced = nil
 	}
 	if err := s.fs.Rename(ctx, from.name(), to.name()); err != nil {
 		s.fail(err)
 		return
+	}
+	if replaced != nil {
+		// The file renamed over is gone: its bytes and its file leave the
+		// quota (the moved file was counted already).
+		s.srv.cfg.Quotas.Remove(s.ident.User, to.String(), replaced.Size())
 	}
 	s.forgetHash(*from)
 	s.forgetHash(to)
@@ -332,50 +343,6 @@ func (s *session) cmdMLST(req request) {
 		return
 	}
 	s.replyMulti(250, "Listing "+p.String(), []string{s.mlsxLine(p, fi, "", p.String())}, "End")
-}
-
-// initQuota measures the user's usage once per process when a quota is
-// set: from the backend where it answers cheaply, else by a walk of the
-// tree. A usage that cannot be measured is left unknown, never taken as
-// zero: uploads are then refused (452) until a later measurement works.
-func (s *session) initQuota(ctx context.Context, lim policy.Limits) {
-	if lim.QuotaBytes == 0 && lim.QuotaFiles == 0 {
-		return
-	}
-	q := s.srv.cfg.Quotas
-	if q.Known(s.ident.User) {
-		return
-	}
-	s.quotaTried = time.Now()
-	u, err := s.fs.Usage(ctx)
-	if errors.Is(err, errors.ErrUnsupported) {
-		u, err = backend.WalkUsage(ctx, s.fs, ".")
-	}
-	if err != nil {
-		s.log.Warn("quota usage unmeasured: uploads refused until it is measured", "error", err)
-		return
-	}
-	q.Set(s.ident.User, u.Bytes, u.Files)
-}
-
-// quotaRetry is how often a session measures an unknown usage again.
-const quotaRetry = 30 * time.Second
-
-// quotaKnown reports whether the user's usage is measured, measuring it
-// again (at most every quotaRetry) when it is not.
-func (s *session) quotaKnown(lim policy.Limits) bool {
-	if lim.QuotaBytes == 0 && lim.QuotaFiles == 0 {
-		return true
-	}
-	if s.srv.cfg.Quotas.Known(s.ident.User) {
-		return true
-	}
-	if time.Since(s.quotaTried) >= quotaRetry {
-		ctx, cancel := s.opCtx()
-		s.initQuota(ctx, lim)
-		cancel()
-	}
-	return s.srv.cfg.Quotas.Known(s.ident.User)
 }
 
 // cmdSITE answers the SITE commands, none of which this gateway offers

@@ -134,29 +134,16 @@ func (s *session) cmdSTOU(req request) {
 const uploadBuf = 256 << 10
 
 // uploadPlan is what an upload needs, decided before the 150: the write
-// mode, the offset, the old file's size and whether it existed, and the
-// limits in force.
+// mode, the offset, the old file's size and whether it existed, the
+// limits in force and the quota reservation taken under them.
 type uploadPlan struct {
 	mode    backend.WriteMode
 	perm    policy.Perm
 	offset  int64 // bytes of the old file kept (WriteAt, WriteAppend)
 	oldSize int64
 	exists  bool
-	lim     policy.Limits
-	used    int64 // user's stored bytes before this upload
-}
-
-// check runs before each chunk: the file-size limit and the byte quota,
-// given that every mode ends with a file of offset+written bytes.
-func (pl *uploadPlan) check(written int64) error {
-	size := pl.offset + written
-	if pl.lim.MaxFileSize > 0 && size > pl.lim.MaxFileSize {
-		return errTooLarge
-	}
-	if pl.lim.QuotaBytes > 0 && pl.used-pl.oldSize+size > pl.lim.QuotaBytes {
-		return errQuota
-	}
-	return nil
+	lim     policy.Limits // from the snapshot that authorized perm
+	res     *policy.Reservation
 }
 
 // planUpload decides the write mode and the permission it needs. The
@@ -210,16 +197,11 @@ func (s *session) planUpload(verb string, p vpath, offset int64, appendMode bool
 	if need := modeCaps[pl.mode]; !s.fs.Caps(p.name()).Has(need) {
 		return nil, errUnsupported
 	}
-	pl.lim = s.policy().Limits(s.ident)
-	if !s.quotaKnown(pl.lim) {
-		return nil, errQuotaUnknown
+	pl.lim = s.policy().Limits(s.ident) // the snapshot authorize used
+	if pl.res, err = s.reserveUpload(p, pl); err != nil {
+		return nil, err
 	}
-	var files int64
-	pl.used, files = s.srv.cfg.Quotas.Usage(s.ident.User)
-	if pl.lim.QuotaFiles > 0 && !pl.exists && files+1 > pl.lim.QuotaFiles {
-		return nil, errQuota
-	}
-	return pl, pl.check(0)
+	return pl, nil
 }
 
 // modeCaps is the capability each write mode needs from the storage.
@@ -228,7 +210,9 @@ var modeCaps = map[backend.WriteMode]backend.Caps{
 	backend.WriteAt:     backend.CapResume,
 }
 
-// store starts an upload planned by planUpload.
+// store starts an upload planned by planUpload. The transfer owns the
+// plan's reservation: it commits what reached the storage on success and
+// aborts on failure, ABOR or a dropped connection.
 func (s *session) store(verb string, p vpath, offset int64, appendMode bool) {
 	if err := s.checkDataAllowed(); err != nil {
 		s.fail(err)
@@ -245,21 +229,25 @@ func (s *session) store(verb string, p vpath, offset int64, appendMode bool) {
 	if verb == "STOU" {
 		preface = "FILE: " + p.base()
 	}
-	s.startTransfer(verb, p, Upload, preface, func(ctx context.Context, x *transfer, data net.Conn) (reply, TransferResult, error) {
+	s.startTransferQuota(verb, p, Upload, pl.res, preface, func(ctx context.Context, x *transfer, data net.Conn) (reply, TransferResult, error) {
 		up, err := s.fs.Create(ctx, p.name(), pl.mode, pl.offset)
 		if err != nil {
-			return replyFor(err), TransferFailed, err
+			return replyFor(err), TransferFailed, err // runTransfer releases the reservation
 		}
+		stored := &countWriter{w: up}
+		// Charges what a failure (or a panic) leaves on the storage; a
+		// no-op once committed.
+		defer func() { pl.res.Abort(stored.n) }()
 		// TLS hands over at most one 16 KiB record per read; batching the
 		// writes to the backend saves most of their calls.
-		buf := bufio.NewWriterSize(up, uploadBuf)
+		buf := bufio.NewWriterSize(stored, uploadBuf)
 		var dst io.Writer = buf
 		var conv *asciiconv.FromNetwork
 		if ascii {
 			conv = asciiconv.NewFromNetwork(buf)
 			dst = conv
 		}
-		err = pump(ctx, dst, data, x, pl.check, wait)
+		err = pump(ctx, dst, data, x, growCheck(pl.res), wait)
 		if err == nil {
 			err = x.ended() // a cut TCP stream is not the end of the file
 		}
@@ -278,11 +266,7 @@ func (s *session) store(verb string, p vpath, offset int64, appendMode bool) {
 			}
 			return replyForTransfer(err), resultFor(err), err
 		}
-		var newFiles int64
-		if !pl.exists {
-			newFiles = 1
-		}
-		s.srv.cfg.Quotas.Add(user, pl.offset+x.bytes.Load()-pl.oldSize, newFiles)
+		pl.res.Commit(stored.n)
 		if verb == "STOU" {
 			return reply{226, "Transfer complete (unique file name " + p.base() + ")."}, TransferOK, nil
 		}

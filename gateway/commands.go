@@ -92,7 +92,8 @@ func init() {
 		"XRMD": {run: (*session).cmdRMD, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermRmdir, audit: true},
 		"DELE": {run: (*session).cmdDELE, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermDelete, audit: true},
 		"RNFR": {run: (*session).cmdRNFR, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermRename},
-		"RNTO": {run: (*session).cmdRNTO, acc: accLoggedIn, arg: argRequired, pathArg: true, perm: policy.PermRename, audit: true},
+		// RNTO: the handler decides the rename as a whole (RenameAllowed).
+		"RNTO": {run: (*session).cmdRNTO, acc: accLoggedIn, arg: argRequired, pathArg: true, audit: true},
 		"SIZE": {run: (*session).cmdSIZE, acc: accLoggedIn, arg: argRequired, pathArg: true},
 		"MDTM": {run: (*session).cmdMDTM, acc: accLoggedIn, arg: argRequired, pathArg: true},
 		"MFMT": {run: (*session).cmdMFMT, acc: accLoggedIn, arg: argRequired, audit: true},
@@ -219,12 +220,18 @@ func (s *session) fail(err error) int {
 // authorize asks the policy whether the logged-in user may exercise perm
 // on p. Denials are logged and counted here, once.
 func (s *session) authorize(perm policy.Perm, p vpath) error {
-	d := s.policy().Decide(s.ident, perm, p.String())
+	return s.judge(perm, p, s.policy().Decide(s.ident, perm, p.String()))
+}
+
+// judge turns a decision about perm on p into nil or the error to answer
+// (errHidden answers as a missing path, errDenied as a denial), logging
+// and counting a refusal.
+func (s *session) judge(perm policy.Perm, p vpath, d policy.Decision) error {
 	if d.Allowed {
 		return nil
 	}
-	s.srv.obs.Denied(permName(perm), s.ident.User)
-	s.log.Info("denied", "command", s.verb, "operation", permName(perm), "path", p.String(), "rule", d.Reason)
+	s.srv.obs.Denied(perm.Name(), s.ident.User)
+	s.log.Info("denied", "command", s.verb, "operation", perm.Name(), "path", p.String(), "rule", d.Reason)
 	if d.Hidden {
 		return errHidden
 	}
@@ -250,30 +257,6 @@ func (s *session) visible(p vpath) bool {
 // allowed is authorize without logging, for facts and listings.
 func (s *session) allowed(perm policy.Perm, p vpath) bool {
 	return s.policy().Decide(s.ident, perm, p.String()).Allowed
-}
-
-func permName(p policy.Perm) string {
-	switch p {
-	case policy.PermList:
-		return "list"
-	case policy.PermDownload:
-		return "download"
-	case policy.PermUpload:
-		return "upload"
-	case policy.PermOverwrite:
-		return "overwrite"
-	case policy.PermAppend:
-		return "append"
-	case policy.PermDelete:
-		return "delete"
-	case policy.PermRename:
-		return "rename"
-	case policy.PermMkdir:
-		return "mkdir"
-	case policy.PermRmdir:
-		return "rmdir"
-	}
-	return "other"
 }
 
 // auditLine writes the one line of a command that changes the storage:

@@ -84,7 +84,8 @@ func TestRenameChecksBothNames(t *testing.T) {
 		u.Permissions = []string{"list", "download", "upload"}
 		u.Rules = []policy.RuleConfig{
 			{Path: "/movable/**", Permissions: []string{"list", "download", "upload", "rename"}},
-			{Path: "/target/**", Permissions: []string{"list", "upload", "rename"}},
+			{Path: "/target/**", Permissions: []string{"list", "download", "upload", "rename"}},
+			{Path: "/dropbox/**", Permissions: []string{"list", "upload", "rename"}},
 		}
 	}))
 	for _, f := range []string{"movable/a.txt", "movable/b.txt", "fixed/c.txt", "target/existing.txt"} {
@@ -95,6 +96,8 @@ func TestRenameChecksBothNames(t *testing.T) {
 	c.expect(350, "RNFR /movable/a.txt")
 	c.expect(550, "RNTO /fixed/a.txt") // destination without rename
 	c.expect(550, "RNFR /fixed/c.txt") // source without rename
+	c.expect(350, "RNFR /movable/a.txt")
+	c.expect(550, "RNTO /dropbox/a.txt") // would lose download: judged as a whole
 	c.expect(350, "RNFR /movable/a.txt")
 	c.expect(250, "RNTO /target/a.txt")
 	c.expect(350, "RNFR /movable/b.txt")

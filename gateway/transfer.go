@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
+	"github.com/ftpsgw/ftpsgw/policy"
 )
 
 // transfer is one data transfer in flight. The session goroutine creates
@@ -43,6 +44,12 @@ type transfer struct {
 	fs     backend.FS
 	key    hashKey
 	digest transferDigest
+
+	// quota, set for uploads, is the upload's reservation: fn grows and
+	// commits or aborts it, and runTransfer releases it whatever happened
+	// (a no-op once it ended), so a transfer that never ran its fn (the
+	// 150 or the data connection failed, a panic) holds nothing.
+	quota *policy.Reservation
 }
 
 // finish marks the transfer over; safe to call more than once.
@@ -55,12 +62,18 @@ type xferFunc func(ctx context.Context, x *transfer, data net.Conn) (reply, Tran
 // startTransfer takes the prepared data connection and runs fn in the
 // transfer goroutine; preface is the 150 text.
 func (s *session) startTransfer(verb string, p vpath, dir Direction, preface string, fn xferFunc) {
+	s.startTransferQuota(verb, p, dir, nil, preface, fn)
+}
+
+// startTransferQuota is startTransfer for an upload holding the quota
+// reservation res, which the transfer owns from here on.
+func (s *session) startTransferQuota(verb string, p vpath, dir Direction, res *policy.Reservation, preface string, fn xferFunc) {
 	setup, protP := s.data, s.protP
 	s.data = nil
 	setup.claim()
 	ctx, cancel := context.WithCancel(context.Background())
 	x := &transfer{verb: verb, path: p, dir: dir, user: s.ident.User, backend: s.backend,
-		mode: "binary", cancel: cancel, done: make(chan struct{})}
+		mode: "binary", cancel: cancel, done: make(chan struct{}), quota: res}
 	if s.ascii {
 		x.mode = "ascii"
 	}
@@ -92,12 +105,18 @@ func (s *session) runTransfer(ctx context.Context, x *transfer, setup *dataSetup
 			s.log.Error("transfer panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			s.kill()
 		}
+		if x.quota != nil {
+			x.quota.Release()
+		}
 		x.finish()
 	}()
 	start := time.Now()
 	r, result, tlsVer, err := s.moveData(ctx, x, setup, protP, preface, fn)
 	setup.close()
 	x.cancel()
+	if x.quota != nil {
+		x.quota.Release() // before the final reply: the client may upload again at once
+	}
 	if x.aborted.Load() && result != TransferOK {
 		// An ABOR that arrived after the transfer completed aborted
 		// nothing: the file was published, and the reply says so.

@@ -155,8 +155,7 @@ func validVPath(vpath string) bool {
 
 // Decide says whether id may exercise perm on the virtual path vpath
 // (clean, absolute, "/" is the user's home). It is pure and does not
-// allocate. A rename needs PermRename on both the source and the
-// destination path: the gateway asks twice.
+// allocate. A rename is decided as a whole by RenameAllowed.
 func (p *Policy) Decide(id *Identity, perm Perm, vpath string) Decision {
 	s, ok := p.resolve(id)
 	if !ok || !validVPath(vpath) {
