@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
@@ -184,6 +185,35 @@ func (h *passwordHash) verify(password string) bool {
 
 // verifyHash runs h.verify in one of the policy's hashing slots, so that a
 // login flood cannot allocate argon2 memory without bound.
+// verifiedTTL is how long a file user's verified password is remembered.
+// Clients that log in once per file (curl in a loop, many scripts) would
+// otherwise pay a full argon2id for every transfer.
+const verifiedTTL = 30 * time.Second
+
+// checkPassword verifies password against u's hash, or finds it verified
+// within verifiedTTL. The cache is keyed by an HMAC of name and password
+// under a key made for this snapshot (credcache.go), so it holds no
+// password, a changed password misses it, and a reload (which compiles a
+// new snapshot) empties it; ForgetVerified empties it on a ban. A wrong
+// password always costs a full hash, so the cache gives a guesser
+// nothing. It returns false with ctx's error when the hash could not run.
+func (p *Policy) checkPassword(ctx context.Context, u *user, password string) bool {
+	if h, ok := p.verified.get(u.cfg.Name, password); ok && h == u.hash {
+		return true
+	}
+	ok, err := p.verifyHash(ctx, u.hash, password)
+	if err != nil || !ok {
+		return false
+	}
+	p.verified.put(u.cfg.Name, password, u.hash)
+	return true
+}
+
+// ForgetVerified drops every remembered password check, so the next
+// login of each user pays the full hash again. The gateway calls it when
+// the defender bans an address.
+func (p *Policy) ForgetVerified() { p.verified.clear() }
+
 func (p *Policy) verifyHash(ctx context.Context, h *passwordHash, password string) (bool, error) {
 	select {
 	case p.hashSlots <- struct{}{}:
@@ -296,11 +326,10 @@ func (p *Policy) authFile(ctx context.Context, u *user, req LoginRequest) (*Iden
 	case req.Password == "":
 		return nil, &AuthError{Reason: ReasonBadPassword, Err: errEmptyPassword}
 	default:
-		ok, err := p.verifyHash(ctx, u.hash, req.Password)
-		if err != nil {
-			return nil, &AuthError{Reason: ReasonUnavailable, Err: err}
+		pwOK = p.checkPassword(ctx, u, req.Password)
+		if ctx.Err() != nil && !pwOK {
+			return nil, &AuthError{Reason: ReasonUnavailable, Err: ctx.Err()}
 		}
-		pwOK = ok
 	}
 	if d := u.allowFrom.check(req.Client); !d.Allowed {
 		return nil, &AuthError{Reason: ReasonDeniedNetwork, Err: errors.New(d.Reason)}

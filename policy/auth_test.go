@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -229,5 +230,57 @@ func TestParseHashRejects(t *testing.T) {
 		if _, err := parseHash(h); err == nil {
 			t.Errorf("parseHash(%q) accepted", h)
 		}
+	}
+}
+
+// TestVerifiedPasswordCache: a file user's right password is hashed once
+// and then found verified (until the TTL, a reload or a ban); a wrong
+// password always costs a full hash; allow_from is checked every time;
+// the cache key holds no password.
+func TestVerifiedPasswordCache(t *testing.T) {
+	p := authPolicy(t)
+	ctx := context.Background()
+	login := func(user, pw, from string) (int64, error) {
+		before := p.hashRuns.Load()
+		_, err := p.Authenticate(ctx, LoginRequest{User: user, Password: pw, Client: netip.MustParseAddr(from)})
+		return p.hashRuns.Load() - before, err
+	}
+	if n, err := login("argon", "s3cret-argon", "127.0.0.1"); err != nil || n != 1 {
+		t.Fatalf("first login: %d hashes, %v", n, err)
+	}
+	if n, err := login("argon", "s3cret-argon", "127.0.0.1"); err != nil || n != 0 {
+		t.Fatalf("second login: %d hashes, %v; want 0 (verified)", n, err)
+	}
+	for k := range p.verified.m {
+		if strings.Contains(string(k[:]), "s3cret-argon") {
+			t.Fatal("cache key holds the password")
+		}
+	}
+	if n, err := login("argon", "wrong", "127.0.0.1"); authReason(err) != ReasonBadPassword || n != 1 {
+		t.Fatalf("wrong password: %d hashes, %v", n, err)
+	}
+	// A cached password does not get past allow_from.
+	if _, err := login("net", "pw", "10.1.2.3"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := login("net", "pw", "192.0.2.1"); authReason(err) != ReasonDeniedNetwork || n != 0 {
+		t.Fatalf("cached password from a denied network: %d hashes, %v", n, err)
+	}
+	// A ban forgets everything.
+	p.ForgetVerified()
+	if n, _ := login("argon", "s3cret-argon", "127.0.0.1"); n != 1 {
+		t.Fatalf("after ForgetVerified: %d hashes, want 1", n)
+	}
+	// The TTL ends it.
+	p.verified.now = func() time.Time { return time.Now().Add(verifiedTTL + time.Second) }
+	if n, _ := login("argon", "s3cret-argon", "127.0.0.1"); n != 1 {
+		t.Fatalf("after the TTL: %d hashes, want 1", n)
+	}
+	// A new snapshot (a reload, a changed hash) starts empty.
+	q := authPolicy(t)
+	before := q.hashRuns.Load()
+	q.Authenticate(ctx, LoginRequest{User: "argon", Password: "s3cret-argon", Client: loopback})
+	if q.hashRuns.Load()-before != 1 {
+		t.Fatal("a new snapshot shares the old one's cache")
 	}
 }

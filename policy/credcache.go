@@ -83,6 +83,13 @@ func (c *credCache[V]) get(user, password string) (V, bool) {
 	return e.val, true
 }
 
+// clear forgets every entry.
+func (c *credCache[V]) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
+}
+
 // put remembers a successful login.
 func (c *credCache[V]) put(user, password string, v V) {
 	if c.ttl <= 0 {

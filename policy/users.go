@@ -19,13 +19,14 @@ type Policy struct {
 	groups    map[string]*group
 	anonymous *anonymous // nil: no anonymous login
 	network   netRules
-	defender  DefenderConfig    // with defaults applied
-	ldap      *ldapProvider     // nil: no LDAP
-	upstream  *upstreamProvider // nil: no upstream provider
-	dummy     *passwordHash     // verified for unknown users (timing parity)
-	hidden    bool              // some rule anywhere has no permissions
-	hashSlots chan struct{}     // bounds concurrent password hashing
-	hashRuns  atomic.Int64      // password verifications run (tests check parity)
+	defender  DefenderConfig            // with defaults applied
+	ldap      *ldapProvider             // nil: no LDAP
+	upstream  *upstreamProvider         // nil: no upstream provider
+	dummy     *passwordHash             // verified for unknown users (timing parity)
+	hidden    bool                      // some rule anywhere has no permissions
+	hashSlots chan struct{}             // bounds concurrent password hashing
+	verified  *credCache[*passwordHash] // recent successful checks of file users' passwords (auth.go)
+	hashRuns  atomic.Int64              // password verifications run (tests check parity)
 }
 
 // user is one compiled `user` block.
@@ -96,6 +97,7 @@ func Compile(cfg Config) (*Policy, error) {
 		p.upstream = p.compileUpstream(*cfg.Upstream, cfg.LDAP != nil, &errs)
 	}
 	p.dummy = newDummyHash()
+	p.verified = newCredCache[*passwordHash](verifiedTTL)
 	p.hashSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 	p.hidden = p.anyHiddenRule()
 	if len(errs) > 0 {
