@@ -45,10 +45,13 @@ type daemon struct {
 
 	listeners []net.Listener
 	metricsLn net.Listener
-	ready     atomic.Bool
-	serveErr  chan error     // one value per listener goroutine that ends; buffered for all
-	wg        sync.WaitGroup // listener goroutines
-	ops       adminState     // admin listener and login notices (admin_serve.go)
+	// metricsDone is closed when the metrics listener's Serve returns;
+	// cleanup waits for it after Shutdown.
+	metricsDone chan struct{}
+	ready       atomic.Bool
+	serveErr    chan error     // one value per listener goroutine that ends; buffered for all
+	wg          sync.WaitGroup // listener goroutines
+	ops         adminState     // admin listener and login notices (admin_serve.go)
 }
 
 // serve runs the gateway described by s until ctx ends (SIGTERM/SIGINT),
@@ -273,7 +276,9 @@ func (d *daemon) serveAll(s *settings, all []boundListener) {
 	}
 	if d.metricsLn != nil {
 		d.log.Info("listening", "kind", "metrics", "addr", d.metricsLn.Addr().String())
+		d.metricsDone = make(chan struct{})
 		go func() {
+			defer close(d.metricsDone)
 			if err := d.metrics.Serve(d.metricsLn); err != nil && !isClosedServer(err) {
 				d.log.Error("metrics listener failed", "error", err)
 			}
@@ -340,6 +345,9 @@ func (d *daemon) cleanup() {
 	}
 	if d.metricsLn != nil {
 		d.metricsLn.Close()
+	}
+	if d.metricsDone != nil {
+		<-d.metricsDone // Serve has returned: nothing is left running
 	}
 	if d.tls != nil {
 		d.tls.Close()

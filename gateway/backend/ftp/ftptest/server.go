@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ftpsgw/ftpsgw/gateway/backend/backendtest/peer"
 )
 
 const (
@@ -115,15 +117,8 @@ type Server struct {
 	outPath    string
 	tmpfs      bool
 
-	mu      sync.Mutex
-	proc    *process // guarded by mu; nil while stopped
-	stalled []int    // guarded by mu: PIDs stopped by Stall
-}
-
-// process is one server listener.
-type process struct {
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when Wait returns
+	mu    sync.Mutex   // guards Port and Addr while restarting
+	procs peer.Forking // the listener and its per-connection processes
 }
 
 // skipOrFail skips the test, or fails it on CI, where the upstream FTP
@@ -291,19 +286,15 @@ func (s *Server) startOn(port int) error {
 	defer out.Close()
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	p, err := peer.Start(cmd)
+	if err != nil {
 		return err
 	}
-	p := &process{cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		defer close(p.exited)
-		cmd.Wait()
-	}()
 	if err := s.waitGreeting(p, port); err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.proc = p
+	s.procs.Set(p)
 	s.Port = port
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	s.mu.Unlock()
@@ -312,7 +303,7 @@ func (s *Server) startOn(port int) error {
 
 // waitGreeting polls the port until the server greets with 220, or fails
 // when the server exits (a bind failure is errPortTaken).
-func (s *Server) waitGreeting(p *process, port int) error {
+func (s *Server) waitGreeting(p *peer.Process, port int) error {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	deadline := time.Now().Add(readyWait)
 	for time.Now().Before(deadline) {
@@ -320,7 +311,7 @@ func (s *Server) waitGreeting(p *process, port int) error {
 			return nil
 		}
 		select {
-		case <-p.exited:
+		case <-p.Exited:
 			b, _ := os.ReadFile(s.outPath)
 			msg := strings.TrimSpace(string(b))
 			if strings.Contains(msg, "bind") || strings.Contains(msg, "in use") {
@@ -330,7 +321,7 @@ func (s *Server) waitGreeting(p *process, port int) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	stopProcess(p)
+	p.Stop()
 	return fmt.Errorf("%s not greeting on port %d after %v", s.Opts.Server, port, readyWait)
 }
 

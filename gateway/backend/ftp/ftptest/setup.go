@@ -9,18 +9,17 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
-	"fmt"
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ftpsgw/ftpsgw/gateway/backend/backendtest/peer"
 )
 
 // pamService is the PAM service vsftpd logs users in through.
@@ -35,8 +34,8 @@ const pamConfig = "# written by ftpsgw's gateway/backend/ftp/ftptest\n" +
 // returns the user's uid and gid.
 var ensureUser = sync.OnceValues(func() (ids [2]int, err error) {
 	if _, err := user.Lookup(User); err != nil {
-		err := retryLocked(nil, "useradd", "-M", "-d", baseDir, "-s", "/usr/sbin/nologin", User)
-		if err != nil && !isExit(err, 9) { // 9: the user exists already
+		err := peer.RetryLocked(nil, "useradd", "-M", "-d", baseDir, "-s", "/usr/sbin/nologin", User)
+		if err != nil && !peer.IsExit(err, 9) { // 9: the user exists already
 			return ids, err
 		}
 	}
@@ -46,7 +45,7 @@ var ensureUser = sync.OnceValues(func() (ids [2]int, err error) {
 	}
 	ids[0], _ = strconv.Atoi(u.Uid)
 	ids[1], _ = strconv.Atoi(u.Gid)
-	if err := retryLocked(strings.NewReader(User+":"+Password+"\n"), "chpasswd"); err != nil {
+	if err := peer.RetryLocked(strings.NewReader(User+":"+Password+"\n"), "chpasswd"); err != nil {
 		return ids, err
 	}
 	pam := filepath.Join("/etc/pam.d", pamService)
@@ -57,35 +56,6 @@ var ensureUser = sync.OnceValues(func() (ids [2]int, err error) {
 	}
 	return ids, nil
 })
-
-// retryLocked runs a shadow-utils command, retrying while another process
-// holds the password file lock.
-func retryLocked(stdin *strings.Reader, name string, args ...string) error {
-	var err error
-	for range 20 {
-		cmd := exec.Command(name, args...)
-		if stdin != nil {
-			stdin.Seek(0, 0)
-			cmd.Stdin = stdin
-		}
-		var out []byte
-		if out, err = cmd.CombinedOutput(); err == nil {
-			return nil
-		}
-		err = fmt.Errorf("%s: %w: %s", name, err, strings.TrimSpace(string(out)))
-		if !strings.Contains(string(out), "lock") {
-			return err
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return err
-}
-
-// isExit reports whether err is an exit with the given status.
-func isExit(err error, code int) bool {
-	var ee *exec.ExitError
-	return errors.As(err, &ee) && ee.ExitCode() == code
-}
 
 // writeCerts creates a CA, a server certificate for 127.0.0.1 and
 // localhost signed by it, and records the CA file and the certificate's

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/ftpsgw/ftpsgw/gateway/backend/backendtest/peer"
 )
 
 const (
@@ -79,15 +81,8 @@ type Server struct {
 	logPath string
 	tmpfs   bool
 
-	mu      sync.Mutex
-	proc    *process // guarded by mu; nil while stopped
-	stalled []int    // guarded by mu: PIDs stopped by Stall
-}
-
-// process is one sshd listener.
-type process struct {
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when Wait returns
+	mu    sync.Mutex   // guards Port and Addr while restarting
+	procs peer.Forking // the listener and its per-connection processes
 }
 
 // skipOrFail skips the test, or fails it on CI, where the SFTP tests must
@@ -303,19 +298,15 @@ func (s *Server) startOn(port int, check bool) error {
 	off, _ := logf.Seek(0, 2)
 	cmd := exec.Command(sshdPath, "-D", "-e", "-f", s.config)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	p, err := peer.Start(cmd)
+	if err != nil {
 		return err
 	}
-	p := &process{cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		defer close(p.exited)
-		cmd.Wait()
-	}()
 	if err := s.waitListening(p, port, off); err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.proc = p
+	s.procs.Set(p)
 	s.Port = port
 	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	s.mu.Unlock()
@@ -324,7 +315,7 @@ func (s *Server) startOn(port int, check bool) error {
 
 // waitListening waits for sshd to log that it listens on port, or to
 // exit; a bind failure is errPortTaken.
-func (s *Server) waitListening(p *process, port int, off int64) error {
+func (s *Server) waitListening(p *peer.Process, port int, off int64) error {
 	want := fmt.Sprintf("Server listening on 127.0.0.1 port %d", port)
 	deadline := time.Now().Add(readyWait)
 	for time.Now().Before(deadline) {
@@ -333,7 +324,7 @@ func (s *Server) waitListening(p *process, port int, off int64) error {
 			return nil
 		}
 		select {
-		case <-p.exited:
+		case <-p.Exited:
 			log = s.logSince(off)
 			if strings.Contains(log, "Address already in use") || strings.Contains(log, "Cannot bind") {
 				return fmt.Errorf("%w: %d", errPortTaken, port)
@@ -342,7 +333,7 @@ func (s *Server) waitListening(p *process, port int, off int64) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	stopProcess(p)
+	p.Stop()
 	return fmt.Errorf("sshd not listening on port %d after %v", port, readyWait)
 }
 
