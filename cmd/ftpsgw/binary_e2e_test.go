@@ -177,11 +177,13 @@ func mustHash(t *testing.T, pw string) string {
 	return string(h)
 }
 
-// TestMetricsFromRealSessions drives the real binary and checks the exact
-// metric deltas that each kind of event produces on a live scrape.
-func TestMetricsFromRealSessions(t *testing.T) {
-	lo := 26000 + rand.IntN(1900) // cmd's band, below the ephemeral ports
-	cfg := `server {
+// binaryHeader is the start of a startBinary config: the listener
+// (%[1]s), a self-signed certificate under the test's directory (%[3]s),
+// a random passive range of ports ports in cmd's band (below the
+// ephemeral ports) and the metrics listener (%[2]s).
+func binaryHeader(ports int) string {
+	lo := 26000 + rand.IntN(1900)
+	return `server {
   listen = ["127.0.0.1:%[1]s"]
   drain_timeout = "2s"
 }
@@ -190,12 +192,18 @@ tls {
   state_dir = "%[3]s/state"
 }
 passive {
-  port_range = "` + fmt.Sprintf("%d-%d", lo, lo+1) + `"
+  port_range = "` + fmt.Sprintf("%d-%d", lo, lo+ports-1) + `"
 }
 metrics {
   listen = "127.0.0.1:%[2]s"
 }
-defender {
+`
+}
+
+// TestMetricsFromRealSessions drives the real binary and checks the exact
+// metric deltas that each kind of event produces on a live scrape.
+func TestMetricsFromRealSessions(t *testing.T) {
+	cfg := binaryHeader(2) + `defender {
   max_failures = 2
   window       = "10m"
   ban          = "10m"

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -24,26 +23,11 @@ import (
 // (vsftpd), reached over tls (explicit or implicit, verified by the
 // server's CA) or in clear.
 func ftpConfig(t *testing.T, srv *ftptest.Server, tlsMode string) string {
-	lo := 26000 + mrand.IntN(1900) // cmd's band, below the ephemeral ports
 	ca := ""
 	if tlsMode != "none" {
 		ca = `ca_file = "` + srv.CAFile + `"`
 	}
-	return `server {
-  listen = ["127.0.0.1:%[1]s"]
-  drain_timeout = "2s"
-}
-tls {
-  source    = "self_signed"
-  state_dir = "%[3]s/state"
-}
-passive {
-  port_range = "` + fmt.Sprintf("%d-%d", lo, lo+7) + `"
-}
-metrics {
-  listen = "127.0.0.1:%[2]s"
-}
-backend "ftp" "legacy" {
+	return binaryHeader(8) + `backend "ftp" "legacy" {
   address       = "` + srv.Addr + `"
   user          = "` + ftptest.User + `"
   password_file = "` + srv.PasswordFile + `"
@@ -381,22 +365,7 @@ func medianRate(xs []float64) float64 {
 // upstream refuses, gets 530; an unreachable upstream gets 421.
 func TestFTPUpstreamAuthPassthrough(t *testing.T) {
 	srv := ftptest.Start(t, ftptest.Options{TLS: "explicit"})
-	lo := 26000 + mrand.IntN(1900)
-	g := startBinary(t, `server {
-  listen = ["127.0.0.1:%[1]s"]
-  drain_timeout = "2s"
-}
-tls {
-  source    = "self_signed"
-  state_dir = "%[3]s/state"
-}
-passive {
-  port_range = "`+fmt.Sprintf("%d-%d", lo, lo+7)+`"
-}
-metrics {
-  listen = "127.0.0.1:%[2]s"
-}
-backend "ftp" "legacy" {
+	g := startBinary(t, binaryHeader(8)+`backend "ftp" "legacy" {
   address     = "`+srv.Addr+`"
   tls         = "explicit"
   ca_file     = "`+srv.CAFile+`"

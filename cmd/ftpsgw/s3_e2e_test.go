@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,22 +22,7 @@ import (
 // versitygw, and whose bob has "/" on the local disk and "/archive" in
 // the same bucket. extra goes into the s3 backend block.
 func s3Config(t *testing.T, srv *s3test.Server, bucket, extra string) string {
-	lo := 26000 + mrand.IntN(1900) // cmd's band, below the ephemeral ports
-	return `server {
-  listen = ["127.0.0.1:%[1]s"]
-  drain_timeout = "2s"
-}
-tls {
-  source    = "self_signed"
-  state_dir = "%[3]s/state"
-}
-passive {
-  port_range = "` + fmt.Sprintf("%d-%d", lo, lo+5) + `"
-}
-metrics {
-  listen = "127.0.0.1:%[2]s"
-}
-backend "local" "files" {
+	return binaryHeader(6) + `backend "local" "files" {
   root = "%[3]s/data"
 }
 backend "s3" "bucket" {

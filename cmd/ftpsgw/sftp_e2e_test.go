@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,22 +25,7 @@ import (
 // sftpConfig is a gateway whose alice lives on a real sshd and whose bob
 // has "/" on the local disk and "/archive" on the same sshd.
 func sftpConfig(t *testing.T, srv *sshdtest.Server, knownHosts string) string {
-	lo := 26000 + mrand.IntN(1900) // cmd's band, below the ephemeral ports
-	return `server {
-  listen = ["127.0.0.1:%[1]s"]
-  drain_timeout = "2s"
-}
-tls {
-  source    = "self_signed"
-  state_dir = "%[3]s/state"
-}
-passive {
-  port_range = "` + fmt.Sprintf("%d-%d", lo, lo+3) + `"
-}
-metrics {
-  listen = "127.0.0.1:%[2]s"
-}
-backend "local" "files" {
+	return binaryHeader(4) + `backend "local" "files" {
   root = "%[3]s/data"
 }
 backend "sftp" "remote" {

@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
-	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -18,35 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/hcl/v2/gohcl"
-	"github.com/hashicorp/hcl/v2/hclparse"
-
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
+	"github.com/ftpsgw/ftpsgw/gateway/backend/backendtest"
 )
-
-// reporter records what Validate reports.
-type reporter struct {
-	errs  map[string][]string
-	warns map[string][]string
-	files map[string]bool // key -> secret
-}
-
-func newReporter() *reporter {
-	return &reporter{errs: map[string][]string{}, warns: map[string][]string{}, files: map[string]bool{}}
-}
-
-func (r *reporter) Errorf(key, format string, args ...any) {
-	r.errs[key] = append(r.errs[key], fmt.Sprintf(format, args...))
-}
-func (r *reporter) Warnf(key, format string, args ...any) {
-	r.warns[key] = append(r.warns[key], fmt.Sprintf(format, args...))
-}
-func (r *reporter) File(key, path string, secret bool) {
-	r.files[key] = secret
-	if _, err := os.Stat(path); err != nil {
-		r.Errorf(key, "%v", err)
-	}
-}
 
 // validConfig is a service-account config with a password file and a CA
 // file.
@@ -116,16 +89,16 @@ func TestValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := validConfig(t)
 			tc.change(c)
-			r := newReporter()
+			r := backendtest.NewReporter()
 			c.Validate(r)
 			if tc.key == "" {
-				if len(r.errs) != 0 {
-					t.Errorf("valid config reported %v", r.errs)
+				if len(r.Errs) != 0 {
+					t.Errorf("valid config reported %v", r.Errs)
 				}
 				return
 			}
-			if len(r.errs[tc.key]) == 0 {
-				t.Errorf("no error on %q; got %v", tc.key, r.errs)
+			if len(r.Errs[tc.key]) == 0 {
+				t.Errorf("no error on %q; got %v", tc.key, r.Errs)
 			}
 			if _, err := c.open("test", nil); err == nil {
 				t.Errorf("Open accepted the config")
@@ -143,27 +116,27 @@ func TestClearWarns(t *testing.T) {
 		if creds == CredentialsPassthrough {
 			c.User, c.PasswordFile = "", ""
 		}
-		r := newReporter()
+		r := backendtest.NewReporter()
 		c.Validate(r)
-		if len(r.errs) != 0 {
-			t.Errorf("%s: errors %v", creds, r.errs)
+		if len(r.Errs) != 0 {
+			t.Errorf("%s: errors %v", creds, r.Errs)
 		}
-		if w := strings.Join(r.warns["tls"], " "); !strings.Contains(w, want) || !strings.Contains(w, "in clear") {
+		if w := strings.Join(r.Warns["tls"], " "); !strings.Contains(w, want) || !strings.Contains(w, "in clear") {
 			t.Errorf("%s: warning %q, want one naming %q in clear", creds, w, want)
 		}
 	}
-	r := newReporter()
+	r := backendtest.NewReporter()
 	validConfig(t).Validate(r)
-	if len(r.warns) != 0 {
-		t.Errorf("the default (explicit TLS) warned: %v", r.warns)
+	if len(r.Warns) != 0 {
+		t.Errorf("the default (explicit TLS) warned: %v", r.Warns)
 	}
 }
 
 func TestValidateChecksFiles(t *testing.T) {
-	r := newReporter()
+	r := backendtest.NewReporter()
 	validConfig(t).Validate(r)
 	for key, secret := range map[string]bool{"password_file": true, "ca_file": false} {
-		if got, ok := r.files[key]; !ok || got != secret {
+		if got, ok := r.Files[key]; !ok || got != secret {
 			t.Errorf("File(%q) checked=%v secret=%v, want secret=%v", key, ok, got, secret)
 		}
 	}
@@ -206,16 +179,10 @@ func TestRegistered(t *testing.T) {
 	}
 }
 
-// decode decodes an HCL body into a fresh config as the loader does.
+// decode decodes an HCL body over the defaults, as the loader does.
 func decode(t *testing.T, src string) (*Config, string) {
-	t.Helper()
-	f, diags := hclparse.NewParser().ParseHCL([]byte(src), "test.hcl")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
 	c := NewConfig()
-	diags = gohcl.DecodeBody(f.Body, nil, c)
-	return c, diags.Error()
+	return c, backendtest.Decode(t, src, c)
 }
 
 func TestDecodeHCL(t *testing.T) {

@@ -16,34 +16,10 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-	"github.com/hashicorp/hcl/v2/gohcl"
-	"github.com/hashicorp/hcl/v2/hclparse"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
+	"github.com/ftpsgw/ftpsgw/gateway/backend/backendtest"
 )
-
-// reporter records what Validate reports.
-type reporter struct {
-	errs, warns map[string][]string
-	files       map[string]bool // key -> secret
-}
-
-func newReporter() *reporter {
-	return &reporter{errs: map[string][]string{}, warns: map[string][]string{}, files: map[string]bool{}}
-}
-
-func (r *reporter) Errorf(key, format string, args ...any) {
-	r.errs[key] = append(r.errs[key], fmt.Sprintf(format, args...))
-}
-func (r *reporter) Warnf(key, format string, args ...any) {
-	r.warns[key] = append(r.warns[key], fmt.Sprintf(format, args...))
-}
-func (r *reporter) File(key, path string, secret bool) {
-	r.files[key] = secret
-	if _, err := os.Stat(path); err != nil {
-		r.Errorf(key, "%v", err)
-	}
-}
 
 func validConfig(t *testing.T) *Config {
 	t.Helper()
@@ -101,19 +77,19 @@ func TestValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := validConfig(t)
 			tc.change(c)
-			r := newReporter()
+			r := backendtest.NewReporter()
 			c.Validate(r)
 			if tc.key == "" {
-				if len(r.errs) != 0 {
-					t.Errorf("valid config reported %v", r.errs)
+				if len(r.Errs) != 0 {
+					t.Errorf("valid config reported %v", r.Errs)
 				}
 				if _, err := c.open("test", nil); err != nil {
 					t.Errorf("Open: %v", err)
 				}
 				return
 			}
-			if len(r.errs[tc.key]) == 0 {
-				t.Errorf("no error on %q; got %v", tc.key, r.errs)
+			if len(r.Errs[tc.key]) == 0 {
+				t.Errorf("no error on %q; got %v", tc.key, r.Errs)
 			}
 			if _, err := c.open("test", nil); err == nil {
 				t.Errorf("Open accepted the config")
@@ -126,19 +102,19 @@ func TestValidateWarnings(t *testing.T) {
 	c := validConfig(t)
 	c.Endpoint = "http://s3.internal:9000"
 	c.PartSize, c.UploadConcurrency = "512MiB", 4
-	r := newReporter()
+	r := backendtest.NewReporter()
 	c.Validate(r)
-	if len(r.errs) != 0 {
-		t.Fatalf("errors %v", r.errs)
+	if len(r.Errs) != 0 {
+		t.Fatalf("errors %v", r.Errs)
 	}
-	if len(r.warns["endpoint"]) == 0 || !strings.Contains(r.warns["endpoint"][0], "unencrypted") {
-		t.Errorf("plain http endpoint not warned about: %v", r.warns)
+	if len(r.Warns["endpoint"]) == 0 || !strings.Contains(r.Warns["endpoint"][0], "unencrypted") {
+		t.Errorf("plain http endpoint not warned about: %v", r.Warns)
 	}
-	if len(r.warns["part_size"]) == 0 {
-		t.Errorf("2 GiB per upload not warned about: %v", r.warns)
+	if len(r.Warns["part_size"]) == 0 {
+		t.Errorf("2 GiB per upload not warned about: %v", r.Warns)
 	}
-	if secret, ok := r.files["secret_key_file"]; !ok || !secret {
-		t.Errorf("secret_key_file not checked as a secret: %v", r.files)
+	if secret, ok := r.Files["secret_key_file"]; !ok || !secret {
+		t.Errorf("secret_key_file not checked as a secret: %v", r.Files)
 	}
 }
 
@@ -156,15 +132,10 @@ func TestRegistered(t *testing.T) {
 	}
 }
 
+// decode decodes an HCL body over the defaults, as the loader does.
 func decode(t *testing.T, src string) (*Config, string) {
-	t.Helper()
-	f, diags := hclparse.NewParser().ParseHCL([]byte(src), "test.hcl")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
 	c := NewConfig()
-	diags = gohcl.DecodeBody(f.Body, nil, c)
-	return c, diags.Error()
+	return c, backendtest.Decode(t, src, c)
 }
 
 func TestDecodeHCL(t *testing.T) {

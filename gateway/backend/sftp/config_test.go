@@ -11,33 +11,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/hcl/v2/gohcl"
-	"github.com/hashicorp/hcl/v2/hclparse"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
+	"github.com/ftpsgw/ftpsgw/gateway/backend/backendtest"
 )
-
-// reporter records what Validate reports.
-type reporter struct {
-	errs  map[string][]string
-	files map[string]bool // key -> secret
-}
-
-func newReporter() *reporter {
-	return &reporter{errs: map[string][]string{}, files: map[string]bool{}}
-}
-
-func (r *reporter) Errorf(key, format string, args ...any) {
-	r.errs[key] = append(r.errs[key], fmt.Sprintf(format, args...))
-}
-func (r *reporter) Warnf(string, string, ...any) {}
-func (r *reporter) File(key, path string, secret bool) {
-	r.files[key] = secret
-	if _, err := os.Stat(path); err != nil {
-		r.Errorf(key, "%v", err)
-	}
-}
 
 // keyFiles writes a private key, a password file and a known_hosts file
 // pinning a fresh host key for addr, and returns their paths.
@@ -113,16 +91,16 @@ func TestValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := validConfig(t)
 			tc.change(c)
-			r := newReporter()
+			r := backendtest.NewReporter()
 			c.Validate(r)
 			if tc.key == "" {
-				if len(r.errs) != 0 {
-					t.Errorf("valid config reported %v", r.errs)
+				if len(r.Errs) != 0 {
+					t.Errorf("valid config reported %v", r.Errs)
 				}
 				return
 			}
-			if len(r.errs[tc.key]) == 0 {
-				t.Errorf("no error on %q; got %v", tc.key, r.errs)
+			if len(r.Errs[tc.key]) == 0 {
+				t.Errorf("no error on %q; got %v", tc.key, r.Errs)
 			}
 			if _, err := c.open("test", nil); err == nil {
 				t.Errorf("Open accepted the config")
@@ -133,11 +111,11 @@ func TestValidate(t *testing.T) {
 
 func TestValidateChecksFiles(t *testing.T) {
 	c := validConfig(t)
-	r := newReporter()
+	r := backendtest.NewReporter()
 	c.Validate(r)
 	want := map[string]bool{"private_key_file": true, "password_file": true, "known_hosts_file": false}
 	for key, secret := range want {
-		if got, ok := r.files[key]; !ok || got != secret {
+		if got, ok := r.Files[key]; !ok || got != secret {
 			t.Errorf("File(%q) checked=%v secret=%v, want secret=%v", key, ok, got, secret)
 		}
 	}
@@ -146,9 +124,9 @@ func TestValidateChecksFiles(t *testing.T) {
 func TestKnownHostsRequiredMessage(t *testing.T) {
 	c := validConfig(t)
 	c.KnownHostsFile = ""
-	r := newReporter()
+	r := backendtest.NewReporter()
 	c.Validate(r)
-	if msg := strings.Join(r.errs["known_hosts_file"], " "); !strings.Contains(msg, "mandatory") {
+	if msg := strings.Join(r.Errs["known_hosts_file"], " "); !strings.Contains(msg, "mandatory") {
 		t.Errorf("message %q does not say pinning is mandatory", msg)
 	}
 }
@@ -167,16 +145,10 @@ func TestRegistered(t *testing.T) {
 	}
 }
 
-// decode decodes an HCL body into a fresh config as the loader does.
+// decode decodes an HCL body over the defaults, as the loader does.
 func decode(t *testing.T, src string) (*Config, string) {
-	t.Helper()
-	f, diags := hclparse.NewParser().ParseHCL([]byte(src), "test.hcl")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
 	c := NewConfig()
-	diags = gohcl.DecodeBody(f.Body, nil, c)
-	return c, diags.Error()
+	return c, backendtest.Decode(t, src, c)
 }
 
 func TestDecodeHCL(t *testing.T) {
