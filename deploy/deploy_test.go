@@ -14,23 +14,11 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ftpsgw/ftpsgw/gateway/testkit"
 )
 
 // Paths are relative to this directory (deploy/), where go test runs.
-
-// requireTool returns the path of an external program, or ends the test:
-// Fatal in CI (CI=true), Skip elsewhere.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed (CI must install it)", name)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-	return p
-}
 
 func readFile(t *testing.T, path string) string {
 	t.Helper()
@@ -496,7 +484,7 @@ func TestHAProxyConfig(t *testing.T) {
 		t.Errorf("%s: no proxy_protocol { trusted_cidrs = [...] }", ex)
 	}
 
-	haproxy := requireTool(t, "haproxy")
+	haproxy := testkit.RequireTool(t, "haproxy")
 	if out, err := exec.Command(haproxy, "-c", "-f", cfg).CombinedOutput(); err != nil {
 		t.Errorf("haproxy -c -f %s: %v\n%s", cfg, err, out)
 	}

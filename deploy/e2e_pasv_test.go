@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ftpsgw/ftpsgw/gateway/testkit"
 )
 
 // TestHAProxyForwardsPassiveRange: HAProxy on its own address forwards the
@@ -19,8 +21,8 @@ import (
 // works through HAProxy: each data connection arrives from HAProxy with a
 // PROXY header naming the client, which must match the control client.
 func TestHAProxyForwardsPassiveRange(t *testing.T) {
-	haproxy := requireTool(t, "haproxy")
-	curl := requireTool(t, "curl")
+	haproxy := testkit.RequireTool(t, "haproxy")
+	curl := testkit.RequireTool(t, "curl")
 	bin := gatewayBinary(t)
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
@@ -29,7 +31,7 @@ func TestHAProxyForwardsPassiveRange(t *testing.T) {
 	hash, _ := bcrypt.GenerateFromPassword([]byte("pw-1"), bcrypt.MinCost)
 
 	const proxyHost = "127.0.0.3"
-	gwPort, ctlPort, metricsPort := freePort(t, "127.0.0.1"), freePort(t, proxyHost), freePort(t, "127.0.0.1")
+	gwPort, ctlPort, metricsPort := testkit.FreePort(t, "127.0.0.1"), testkit.FreePort(t, proxyHost), testkit.FreePort(t, "127.0.0.1")
 	pasv := freeRange(t, proxyHost, 10)
 	cfg := fmt.Sprintf(`server {
   listen = ["127.0.0.1:%d"]
@@ -63,7 +65,7 @@ user "alice" {
 	cfgPath := filepath.Join(dir, "ftpsgw.hcl")
 	os.WriteFile(cfgPath, []byte(cfg), 0o600)
 	gwLog := start(t, bin, "serve", "-config", cfgPath)
-	waitFor(t, "the gateway", func() bool { return strings.Contains(gwLog.String(), "try: curl") })
+	testkit.WaitFor(t, 30*time.Second, "the gateway", func() bool { return strings.Contains(gwLog.String(), "try: curl") })
 
 	hcfg := fmt.Sprintf(`global
     log stdout format raw local0 info
@@ -90,7 +92,7 @@ backend gw_passive
 		t.Fatalf("haproxy -c: %v\n%s", err, out)
 	}
 	start(t, haproxy, "-f", hpath, "-db")
-	waitFor(t, "HAProxy", func() bool {
+	testkit.WaitFor(t, 30*time.Second, "HAProxy", func() bool {
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("%s:%d", proxyHost, ctlPort), time.Second)
 		if err == nil {
 			c.Close()

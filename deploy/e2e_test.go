@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ftpsgw/ftpsgw/gateway/testkit"
 )
 
 var (
@@ -56,23 +57,8 @@ func gatewayBinary(t *testing.T) string {
 	return buildBin
 }
 
-// syncBuffer collects a process's output for the test log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the shared concurrent-safe buffer.
+type syncBuffer = testkit.Buffer
 
 // start runs a process until the test ends, then stops it by its PID:
 // SIGTERM, SIGKILL after 10 s.
@@ -99,16 +85,6 @@ func start(t *testing.T, name string, args ...string) *syncBuffer {
 	return out
 }
 
-func freePort(t *testing.T, host string) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", host+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // freeRange finds n consecutive ports free on host.
 func freeRange(t *testing.T, host string, n int) portRange {
 	t.Helper()
@@ -131,17 +107,6 @@ func freeRange(t *testing.T, host string, n int) portRange {
 	return portRange{}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // gatewayEnv is a gateway behind HAProxy, both on loopback.
 type gatewayEnv struct {
 	dir, data      string
@@ -157,8 +122,8 @@ type gatewayEnv struct {
 // in front of it, HAProxy's frontend on proxyHost.
 func startBehindHAProxy(t *testing.T, proxyHost string) *gatewayEnv {
 	t.Helper()
-	haproxy := requireTool(t, "haproxy")
-	requireTool(t, "curl")
+	haproxy := testkit.RequireTool(t, "haproxy")
+	testkit.RequireTool(t, "curl")
 	bin := gatewayBinary(t)
 
 	e := &gatewayEnv{dir: t.TempDir(), user: "alice", password: "s3cret-pw"}
@@ -173,7 +138,7 @@ func startBehindHAProxy(t *testing.T, proxyHost string) *gatewayEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gwPort, metricsPort := freePort(t, "127.0.0.1"), freePort(t, "127.0.0.1")
+	gwPort, metricsPort := testkit.FreePort(t, "127.0.0.1"), testkit.FreePort(t, "127.0.0.1")
 	pasv := freeRange(t, "127.0.0.1", 10)
 	e.gwAddr = fmt.Sprintf("127.0.0.1:%d", gwPort)
 	cfg := fmt.Sprintf(`server {
@@ -214,15 +179,15 @@ user %q {
 		t.Fatal(err)
 	}
 	e.gwLog = start(t, bin, "serve", "-config", cfgPath)
-	waitFor(t, "the gateway", func() bool { return strings.Contains(e.gwLog.String(), "try: curl") })
+	testkit.WaitFor(t, 30*time.Second, "the gateway", func() bool { return strings.Contains(e.gwLog.String(), "try: curl") })
 
-	e.proxyAddr = fmt.Sprintf("%s:%d", proxyHost, freePort(t, proxyHost))
+	e.proxyAddr = fmt.Sprintf("%s:%d", proxyHost, testkit.FreePort(t, proxyHost))
 	hcfg := filepath.Join(e.dir, "haproxy.cfg")
 	if err := os.WriteFile(hcfg, []byte(testHAProxyConfig(t, e.proxyAddr, e.gwAddr, metricsPort)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	start(t, haproxy, "-f", hcfg, "-db")
-	waitFor(t, "HAProxy", func() bool {
+	testkit.WaitFor(t, 30*time.Second, "HAProxy", func() bool {
 		c, err := net.DialTimeout("tcp", e.proxyAddr, time.Second)
 		if err != nil {
 			return false

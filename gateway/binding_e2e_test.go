@@ -131,13 +131,16 @@ func TestCurlTLS12ResumesOnlyBySessionID(t *testing.T) {
 	args := []string{"--ssl-reqd", "-k", "-sS", "-v", "--tls-max", "1.2", "-u", "alice:" + alicePW, e.url("x.txt")}
 	out, err := run(t, t.TempDir(), curl, args...)
 	// The gateway drops the refused data connection and goes on accepting
-	// until data_timeout before it would answer 522; curl gives up first
-	// ("transfer closed with 1 bytes remaining", exit 18).
-	if err == nil || !strings.Contains(out, "150 ") {
-		t.Fatalf("curl on TLS 1.2 under required: want a failed transfer after 150, got %v\n%s", err, out)
+	// until data_timeout before it would answer 522. curl gives up first:
+	// after the 150 ("transfer closed with 1 bytes remaining", exit 18),
+	// or, when its handshake on the data connection ran before it sent
+	// RETR, at the reset (it then falls back to PASV and stops on the
+	// reply to SIZE, exit 13). Either way the file does not arrive.
+	if err == nil || strings.HasSuffix(out, "x") {
+		t.Fatalf("curl on TLS 1.2 under required: want a failed transfer, got %v\n%s", err, out)
 	}
-	if n := e.obs.get("data:" + string(DataNoReuse)); n != 1 {
-		t.Errorf("refused data connections: %d, want 1", n)
+	if n := e.obs.get("data:" + string(DataNoReuse)); n < 1 {
+		t.Errorf("refused data connections: %d, want at least 1", n)
 	}
 	if l := logs.String(); !strings.Contains(l, "resumes only by session id") || !strings.Contains(l, "use TLS 1.3 or exempt it") ||
 		!strings.Contains(l, "binding=no_resume") {

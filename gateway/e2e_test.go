@@ -19,21 +19,13 @@ import (
 	"github.com/jlaffaye/ftp"
 
 	"github.com/ftpsgw/ftpsgw/policy"
+
+	"github.com/ftpsgw/ftpsgw/gateway/testkit"
 )
 
 // requirePeer finds a real client program. Missing: the test fails in CI
 // (CI=true) and is skipped elsewhere.
-func requirePeer(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI but not installed: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
+func requirePeer(t *testing.T, name string) string { return testkit.RequireTool(t, name) }
 
 // run executes a client with a time limit and returns its combined output.
 func run(t *testing.T, dir string, name string, args ...string) (string, error) {

@@ -26,6 +26,8 @@ import (
 	"github.com/ftpsgw/ftpsgw/gateway/backend/local"
 	"github.com/ftpsgw/ftpsgw/policy"
 	"github.com/ftpsgw/ftpsgw/tlsmgr"
+
+	"github.com/ftpsgw/ftpsgw/gateway/testkit"
 )
 
 // Test users and passwords.
@@ -469,13 +471,7 @@ func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
 // waitFor polls cond for up to 5 s.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for i := 0; i < 500; i++ {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("condition not reached in 5s")
+	testkit.WaitFor(t, 5*time.Second, "the condition", cond)
 }
 
 // tlsClient starts client TLS on the control connection (implicit FTPS).

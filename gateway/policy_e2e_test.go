@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"errors"
 
@@ -16,6 +15,8 @@ import (
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
 	"github.com/ftpsgw/ftpsgw/policy"
+
+	"github.com/ftpsgw/ftpsgw/gateway/testkit"
 )
 
 // setPolicy compiles cfg and swaps it in, as a SIGHUP reload does.
@@ -315,19 +316,5 @@ func TestNoPasswordInLogs(t *testing.T) {
 	}
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer is the shared concurrent-safe buffer.
+type lockedBuffer = testkit.Buffer

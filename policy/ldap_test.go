@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"github.com/ftpsgw/ftpsgw/gateway/testkit"
 )
 
 // The LDAP tests run a private OpenLDAP slapd (Debian slapd 2.5) on
@@ -58,16 +60,6 @@ func requireSlapd(t *testing.T) {
 			t.Skipf("%s missing: install slapd to run the LDAP tests", b)
 		}
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // writeTestPKI writes a CA and a server certificate for 127.0.0.1.
@@ -110,7 +102,7 @@ func startSlapd(t *testing.T) *slapd {
 	requireSlapd(t)
 	dir := t.TempDir()
 	caFile, certFile, keyFile := writeTestPKI(t, dir)
-	s := &slapd{dir: dir, caFile: caFile, ldapPort: freePort(t), ldapsPort: freePort(t)}
+	s := &slapd{dir: dir, caFile: caFile, ldapPort: testkit.FreePort(t, "127.0.0.1"), ldapsPort: testkit.FreePort(t, "127.0.0.1")}
 	s.ldapURL = fmt.Sprintf("ldap://127.0.0.1:%d", s.ldapPort)
 	s.ldapsURL = fmt.Sprintf("ldaps://127.0.0.1:%d", s.ldapsPort)
 	if err := os.Mkdir(filepath.Join(dir, "db"), 0o700); err != nil {
@@ -390,7 +382,7 @@ func TestLDAP(t *testing.T) {
 // TestLDAPUnreachable needs no slapd: a closed port and a black-holed
 // address both fail as provider_unavailable within the timeout.
 func TestLDAPUnreachable(t *testing.T) {
-	port := freePort(t)
+	port := testkit.FreePort(t, "127.0.0.1")
 	for name, url := range map[string]string{
 		"closed port": fmt.Sprintf("ldaps://127.0.0.1:%d", port),
 		"silent peer": silentListener(t),

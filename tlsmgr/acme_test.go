@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"go/build"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ftpsgw/ftpsgw/gateway/testkit"
 )
 
 // pebble is a running Pebble ACME server started by a test.
@@ -50,16 +51,6 @@ func findPebble(t *testing.T) string {
 	return ""
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // startPebble runs Pebble on loopback with a throwaway CA for its listener
 // and the given certificate validity; it is stopped at cleanup.
 func startPebble(t *testing.T, validity time.Duration) *pebble {
@@ -76,12 +67,12 @@ func startPebbleOpts(t *testing.T, validity time.Duration, dnsServer string) *pe
 	ca := newTestCA(t, "pebble listener CA")
 	certPEM, keyPEM := ca.issue(t, "localhost", []string{"localhost", "127.0.0.1"}, time.Now().Add(24*time.Hour), false)
 	certFile, keyFile := writePair(t, dir, certPEM, keyPEM)
-	p := &pebble{caFile: filepath.Join(dir, "ca.pem"), httpPort: freePort(t), alpnPort: freePort(t)}
+	p := &pebble{caFile: filepath.Join(dir, "ca.pem"), httpPort: testkit.FreePort(t, "127.0.0.1"), alpnPort: testkit.FreePort(t, "127.0.0.1")}
 	if err := os.WriteFile(p.caFile, ca.pem, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	p.mgmt = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	listen := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t, "127.0.0.1"))
+	p.mgmt = fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t, "127.0.0.1"))
 	p.dirURL = "https://" + listen + "/dir"
 	conf := map[string]any{"pebble": map[string]any{
 		"listenAddress":                  listen,

@@ -22,6 +22,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ftpsgw/ftpsgw/gateway/testkit"
 )
 
 // binPath is the real ftpsgw binary, built once by TestMain.
@@ -44,15 +46,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return testkit.FreePort(t, "127.0.0.1") }
 
 // gatewayProc is the real binary running on loopback.
 type gatewayProc struct {
@@ -336,17 +330,7 @@ user "bob" {
 	}
 }
 
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
+func requireTool(t *testing.T, name string) string { return testkit.RequireTool(t, name) }
 
 // ftpc is a minimal raw FTPS control client for exact reply codes.
 type ftpc struct {

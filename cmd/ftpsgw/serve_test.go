@@ -19,25 +19,12 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/jlaffaye/ftp"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/ftpsgw/ftpsgw/gateway/testkit"
 )
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the shared concurrent-safe buffer.
+type syncBuffer = testkit.Buffer
 
 // serveConfig is a config on ephemeral loopback ports; extra is appended.
 func serveConfig(dir, extra string) string {
@@ -168,13 +155,7 @@ func labelIs(m *dto.Metric, name, value string) bool {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.WaitFor(t, 10*time.Second, what, cond)
 }
 
 func TestSIGHUPReload(t *testing.T) {

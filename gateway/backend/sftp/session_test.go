@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,8 @@ import (
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
 	"github.com/ftpsgw/ftpsgw/gateway/backend/sftp/sshdtest"
+
+	"github.com/ftpsgw/ftpsgw/gateway/testkit"
 )
 
 // openOn builds an Opener on srv's data directory, changed by mutate, and
@@ -65,23 +66,8 @@ func put(t *testing.T, fsys backend.FS, name, data string) {
 	}
 }
 
-// syncBuffer is a log sink for several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the shared concurrent-safe buffer.
+type syncBuffer = testkit.Buffer
 
 // TestWrongHostKey pins another key for the server's address: Open and
 // Probe fail, and the error and the log name the presented key's SHA256

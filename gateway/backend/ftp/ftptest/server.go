@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend/backendtest/peer"
+
+	"github.com/ftpsgw/ftpsgw/gateway/testkit"
 )
 
 const (
@@ -121,16 +123,6 @@ type Server struct {
 	procs peer.Forking // the listener and its per-connection processes
 }
 
-// skipOrFail skips the test, or fails it on CI, where the upstream FTP
-// tests must run.
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // VsftpdPath returns the vsftpd binary the tests run.
 func VsftpdPath() string {
 	if p := os.Getenv("FTPSGW_VSFTPD"); p != "" {
@@ -151,10 +143,10 @@ func binary(k Kind) string {
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	if _, err := os.Stat(binary(opts.Server)); err != nil {
-		skipOrFail(t, "%s not installed (run .ci/upstream-ftp.sh): %v", opts.Server, err)
+		testkit.SkipOrFail(t, "%s not installed (run .ci/upstream-ftp.sh): %v", opts.Server, err)
 	}
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "ftptest needs root (useradd, chroot, mount)")
+		testkit.SkipOrFail(t, "ftptest needs root (useradd, chroot, mount)")
 	}
 	if opts.TLS == "implicit" && opts.Server != Vsftpd || opts.QuotaMB > 0 && opts.Server != PureFTPd {
 		t.Fatalf("ftptest: options %+v not supported by %s", opts, opts.Server)

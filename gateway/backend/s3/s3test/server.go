@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/ftpsgw/ftpsgw/gateway/testkit"
 )
 
 const (
@@ -78,16 +80,6 @@ type process struct {
 	exited chan struct{} // closed when Wait returns
 }
 
-// skipOrFail skips the test, or fails it on CI, where the S3 tests must
-// run.
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // Binary returns the versitygw binary: on PATH, else in CacheDir.
 func Binary() (string, error) {
 	if p, err := exec.LookPath("versitygw"); err == nil {
@@ -105,7 +97,7 @@ func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	bin, err := Binary()
 	if err != nil {
-		skipOrFail(t, "%v", err)
+		testkit.SkipOrFail(t, "%v", err)
 	}
 	s := &Server{t: t, bin: bin}
 	dir := t.TempDir()

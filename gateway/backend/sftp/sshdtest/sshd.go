@@ -20,6 +20,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend/backendtest/peer"
+
+	"github.com/ftpsgw/ftpsgw/gateway/testkit"
 )
 
 const (
@@ -85,24 +87,14 @@ type Server struct {
 	procs peer.Forking // the listener and its per-connection processes
 }
 
-// skipOrFail skips the test, or fails it on CI, where the SFTP tests must
-// run.
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // Start runs a private sshd for the test and stops it in t.Cleanup.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	if _, err := os.Stat(sshdPath); err != nil {
-		skipOrFail(t, "sshd not installed: %v", err)
+		testkit.SkipOrFail(t, "sshd not installed: %v", err)
 	}
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "sshdtest needs root (useradd, chroot, mount)")
+		testkit.SkipOrFail(t, "sshdtest needs root (useradd, chroot, mount)")
 	}
 	ids, err := ensureUser()
 	if err != nil {
