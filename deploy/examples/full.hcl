@@ -113,6 +113,7 @@ defender {
 
 backend "local" "files" {
   root = "/srv/ftp"
+  durability = "fsync"     # default; "none" skips the syncs (faster, loses recent uploads in a crash)
 }
 
 backend "sftp" "legacy" {

@@ -22,12 +22,34 @@ func newTestOpener(t *testing.T) *Opener {
 // directory has no connection to drop, no server to stop and none to
 // freeze.
 func TestConformance(t *testing.T) {
+	runConformance(t, DurabilityFsync)
+}
+
+// TestConformanceDurabilityNone runs the suite with durability "none":
+// without the syncs, every clause must hold just the same.
+func TestConformanceDurabilityNone(t *testing.T) {
+	runConformance(t, DurabilityNone)
+}
+
+func runConformance(t *testing.T, d Durability) {
 	h := backendtest.Harness{
-		New:   func(t *testing.T) backend.Opener { return newTestOpener(t) },
+		New: func(t *testing.T) backend.Opener {
+			o := newTestOpener(t)
+			o.Durability = d
+			return o
+		},
 		Kill:  func(t *testing.T) { t.Skip("local backend: no connection to the storage to kill") },
 		Stop:  func(t *testing.T) func() { t.Skip("local backend: a directory cannot be made unreachable"); return nil },
 		Stall: func(t *testing.T) func() { t.Skip("local backend: no storage server to freeze"); return nil },
 	}
-	h.Deny, h.Small = faultHooks()
+	deny, small := faultHooks()
+	h.Deny = deny
+	if small != nil {
+		h.Small = func(t *testing.T) backend.Opener {
+			o := small(t)
+			o.(*Opener).Durability = d
+			return o
+		}
+	}
 	backendtest.RunHarness(t, h)
 }

@@ -43,9 +43,29 @@
 // WriteReplace and WriteExclusive write to a hidden temporary file
 // ".ftpsgw-upload-<random>" in the target's directory, fsync it, and on
 // Commit rename it over the target (WriteReplace) or hard-link it to the
-// target name, which fails if the name exists (WriteExclusive). Temporary
-// names never appear in ReadDir. A crash can leave such files behind;
-// they stay hidden and can be removed by the operator.
+// target name, which fails if the name exists (WriteExclusive), then
+// fsync the directory. Temporary names never appear in ReadDir. A crash
+// can leave such files behind; they stay hidden and can be removed by the
+// operator.
+//
+// # Durability
+//
+// With durability "fsync" (the default, DurabilityFsync) a committed
+// upload survives a power loss or kernel crash: the final name holds the
+// old file or the complete new one, never an empty or partial file. To
+// keep the fsync at Commit short, on Linux the upload is handed to
+// writeback every 8 MiB while it arrives (sync_file_range(2)), and as it
+// starts one chunk the writer waits for the chunk two before, so dirty
+// pages never pile up in the page cache. WriteAppend and WriteAt are fsynced in place
+// the same way.
+//
+// With durability "none" (DurabilityNone) there is no early writeback and
+// no fsync of file or directory; the rename still happens. This is
+// faster on slow disks, but after a crash uploads committed in the last
+// seconds (up to the kernel's dirty-page expiry, typically 30 s) may be
+// missing, or empty or partial under their final names, although their
+// clients were told they were stored. Use it only for data that can be
+// uploaded again.
 //
 // # Concurrency
 //

@@ -24,6 +24,12 @@ type Opener struct {
 	// answers as missing, so no link can lead a path around a rule that
 	// hides its target. Set it before the first Open.
 	FollowSymlinks bool
+	// Durability is how uploads are synced to the disk; the zero value
+	// is DurabilityFsync, and so is any value but DurabilityNone. Set it
+	// before the first Open.
+	Durability Durability
+
+	counts syncCounts // what sessions synced, for tests
 }
 
 var (
@@ -86,7 +92,7 @@ func (o *Opener) Open(ctx context.Context, home string) (backend.FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open home %s: %w", home, mapErr(err, o.escape))
 	}
-	return &FS{root: r, escape: o.escape, follow: o.FollowSymlinks}, nil
+	return &FS{root: r, escape: o.escape, follow: o.FollowSymlinks, durability: o.Durability, counts: &o.counts}, nil
 }
 
 // Probe writes a small hidden file in the root, reads it back and removes
@@ -127,11 +133,13 @@ func (o *Opener) Close() error {
 
 // FS is one session, confined to its home by an os.Root.
 type FS struct {
-	root      *os.Root
-	escape    error
-	follow    bool // follow symbolic links (inside the home)
-	closeOnce sync.Once
-	closeErr  error
+	root       *os.Root
+	escape     error
+	follow     bool // follow symbolic links (inside the home)
+	durability Durability
+	counts     *syncCounts
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // begin checks the context and the names of one operation.

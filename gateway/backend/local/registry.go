@@ -31,13 +31,25 @@ type Config struct {
 	// invisible (see Opener.FollowSymlinks). A followed link is judged by
 	// the rules at the path the client names, not at its target.
 	FollowSymlinks bool `hcl:"follow_symlinks,optional"`
+	// Durability is "fsync" (the default when empty) or "none". With
+	// "fsync" an upload is on the disk, file and name, before Commit
+	// returns: after a power loss or kernel crash the final name holds the
+	// old file or the complete new one. "none" skips the syncs and is
+	// faster on slow disks, but a crash can then lose uploads the clients
+	// were told were stored, or leave them empty or partial under their
+	// final names. See DurabilityNone.
+	Durability string `hcl:"durability,optional"`
 }
 
 var _ backend.Config = (*Config)(nil)
 
 // Validate implements backend.Config: root is required and, where it
-// exists, a directory. It only stats the path.
+// exists, a directory; durability, if set, is "fsync" or "none". It only
+// stats the path.
 func (c *Config) Validate(r backend.Reporter) {
+	if !Durability(c.Durability).valid() {
+		r.Errorf("durability", "durability %q is not %q or %q", c.Durability, DurabilityFsync, DurabilityNone)
+	}
 	if c.Root == "" {
 		r.Errorf("root", "root is required")
 		return
@@ -54,6 +66,9 @@ func (c *Config) Open(ctx context.Context, name string, _ hclog.Logger) (backend
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if !Durability(c.Durability).valid() {
+		return nil, fmt.Errorf("durability %q is not %q or %q", c.Durability, DurabilityFsync, DurabilityNone)
+	}
 	if err := os.MkdirAll(c.Root, 0o750); err != nil {
 		return nil, fmt.Errorf("create root: %w", err)
 	}
@@ -62,5 +77,6 @@ func (c *Config) Open(ctx context.Context, name string, _ hclog.Logger) (backend
 		return nil, err
 	}
 	o.FollowSymlinks = c.FollowSymlinks
+	o.Durability = Durability(c.Durability)
 	return o, nil
 }

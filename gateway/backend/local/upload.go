@@ -36,7 +36,8 @@ func (l *FS) Create(ctx context.Context, name string, mode backend.WriteMode, of
 	case exists && !fi.Mode().IsRegular():
 		return nil, l.fail("create", name, errSpecial)
 	}
-	u := &upload{fs: l, ctx: ctx, name: name, mode: mode}
+	u := &upload{fs: l, ctx: ctx, name: name, mode: mode, created: !exists}
+	u.wb = l.durability.syncs() && earlyWriteback && haveWriteback
 	switch mode {
 	case backend.WriteReplace, backend.WriteExclusive:
 		if mode == backend.WriteExclusive && exists {
@@ -74,11 +75,18 @@ type upload struct {
 	tmp    string // WriteReplace, WriteExclusive: the temporary file
 	mode   backend.WriteMode
 	offset int64 // WriteAt
+	// created: no file had the name at Create, so a WriteAppend or
+	// WriteAt upload adds a directory entry that must be synced too.
+	created bool
 
-	mu      sync.Mutex
-	f       *os.File // guarded by mu
-	written int64    // guarded by mu
-	done    bool     // guarded by mu
+	mu        sync.Mutex
+	f         *os.File // guarded by mu
+	written   int64    // guarded by mu
+	done      bool     // guarded by mu
+	wb        bool     // early writeback on; guarded by mu
+	base      int64    // file offset where the upload began; guarded by mu
+	submitted int64    // bytes after base handed to writeback; guarded by mu
+	wbErr     error    // the error that ended writeback; guarded by mu
 }
 
 // checkInPlace re-checks, on the open file, what Create checked by name:
@@ -88,16 +96,20 @@ func (u *upload) checkInPlace() error {
 	if err := checkRegular(u.f); err != nil {
 		return err
 	}
-	if u.mode != backend.WriteAt {
-		return nil
-	}
 	fi, err := u.f.Stat()
 	if err != nil {
 		return err
 	}
+	if u.mode != backend.WriteAt {
+		// Only a hint for early writeback: a concurrent appender can move
+		// the end, and Commit's fsync covers the whole file anyway.
+		u.base = fi.Size()
+		return nil
+	}
 	if u.offset > fi.Size() {
 		return fmt.Errorf("offset %d beyond the end: %w", u.offset, fs.ErrInvalid)
 	}
+	u.base = u.offset
 	_, err = u.f.Seek(u.offset, io.SeekStart)
 	return err
 }
@@ -115,6 +127,9 @@ func (u *upload) Write(p []byte) (int, error) {
 	}
 	n, err := u.f.Write(p)
 	u.written += int64(n)
+	if err == nil {
+		err = u.writeback()
+	}
 	if err != nil {
 		return n, u.fs.fail("write", u.name, err)
 	}
@@ -122,7 +137,8 @@ func (u *upload) Write(p []byte) (int, error) {
 }
 
 // Commit implements backend.Upload. With a cancelled context it aborts
-// instead.
+// instead. Unless the durability is DurabilityNone, the file is fsynced
+// before it gets its name and the directory after.
 func (u *upload) Commit() error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -134,12 +150,17 @@ func (u *upload) Commit() error {
 		u.discard()
 		return fmt.Errorf("commit %s: %w", u.name, err)
 	}
-	var err error
+	// A writeback error that Write reported stays: the kernel reports it
+	// once, so the fsync below would not see it again.
+	err := u.wbErr
 	if u.mode == backend.WriteAt {
-		err = u.f.Truncate(u.offset + u.written)
+		err = errors.Join(err, u.f.Truncate(u.offset+u.written))
 	}
 	// Data reaches the disk before the name points at it.
-	err = errors.Join(err, u.f.Sync())
+	syncs := u.fs.durability.syncs()
+	if syncs {
+		err = errors.Join(err, u.syncFile())
+	}
 	err = errors.Join(err, u.f.Close())
 	if err != nil {
 		if u.tmp != "" {
@@ -156,6 +177,14 @@ func (u *upload) Commit() error {
 	if err != nil {
 		u.fs.root.Remove(u.tmp)
 		return u.fs.fail("commit", u.name, err)
+	}
+	if syncs && (u.tmp != "" || u.created) {
+		// The file is complete under its name already; a failure here
+		// only means the name may not survive a crash, and is reported
+		// so that the client does not count on it.
+		if err := u.syncDir(); err != nil {
+			return u.fs.fail("commit", u.name, err)
+		}
 	}
 	return nil
 }
