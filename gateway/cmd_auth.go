@@ -263,7 +263,7 @@ func (s *session) loginFailed(user string, err error) {
 	banned, until := s.srv.cfg.Defender.Failure(s.client)
 	if banned {
 		s.srv.cfg.Policy().ForgetVerified() // every login pays the full hash again
-		s.srv.obs.Banned()
+		s.srv.obs.Banned(s.client)
 		s.log.Warn("client banned", "until", until.UTC().Format(time.RFC3339), "failures", s.failures)
 	}
 	s.sleep(time.Duration(s.failures) * s.srv.loginFailDelay)

@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
 	"github.com/ftpsgw/ftpsgw/gateway/listing"
@@ -76,7 +77,16 @@ func (s *session) cmdMKD(req request) {
 		s.fail(err)
 		return
 	}
+	s.changed(ChangeMkdir, p, "")
 	s.reply(257, quote(p)+" created.")
+}
+
+// changed reports a completed change of p (and, for a rename, its new
+// path to) to the observer: the hooks' delete, rename, mkdir and rmdir
+// events.
+func (s *session) changed(op ChangeOp, p vpath, to string) {
+	s.srv.obs.Changed(ChangeRecord{Time: time.Now(), Op: op, SessionID: s.id, User: s.ident.User,
+		Client: s.client, Backend: s.backend, Path: p.String(), To: to})
 }
 
 func (s *session) cmdRMD(req request) {
@@ -91,6 +101,7 @@ func (s *session) cmdRMD(req request) {
 		s.fail(err)
 		return
 	}
+	s.changed(ChangeRmdir, p, "")
 	s.replyR(replyDirectoryRemoved)
 }
 
@@ -111,6 +122,7 @@ func (s *session) cmdDELE(req request) {
 	}
 	s.srv.cfg.Quotas.Remove(s.ident.User, p.String(), fi.Size()) // the key uploads reserve under
 	s.forgetHash(p)
+	s.changed(ChangeDelete, p, "")
 	s.replyR(replyFileDeleted)
 }
 
@@ -179,6 +191,7 @@ func (s *session) cmdRNTO(req request) {
 	s.forgetHash(*from)
 	s.forgetHash(to)
 	s.log.Info("renamed", "from", from.String(), "to", to.String())
+	s.changed(ChangeRename, *from, to.String())
 	s.replyR(replyRenameSuccessful)
 }
 

@@ -124,7 +124,11 @@ func (s *session) shutdownIdle() {
 	if s.closing.Swap(true) {
 		return
 	}
+	// Written from its own goroutine (a slow client must not hold srv.mu),
+	// which Shutdown and Close wait for with the sessions.
+	s.srv.wg.Add(1)
 	go func() {
+		defer s.srv.wg.Done()
 		s.replyR(replyShuttingDown)
 		s.raw.Close()
 	}()

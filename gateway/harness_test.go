@@ -427,7 +427,8 @@ func (o *recObserver) Login(r LoginResult, _ string)  { o.inc("login:" + string(
 func (o *recObserver) DataRefused(r DataRefuseReason) { o.inc("data:" + string(r)) }
 func (o *recObserver) Denied(op, _ string)            { o.inc("denied:" + op) }
 func (o *recObserver) PassiveExhausted()              { o.inc("pasv_exhausted") }
-func (o *recObserver) Banned()                        { o.inc("banned") }
+func (o *recObserver) Banned(netip.Addr)              { o.inc("banned") }
+func (o *recObserver) Changed(rec ChangeRecord)       { o.inc("changed:" + string(rec.Op)) }
 func (o *recObserver) Command(verb string, code int)  { o.inc(fmt.Sprintf("cmd:%s:%d", verb, code)) }
 func (o *recObserver) Transfer(r TransferRecord) {
 	o.mu.Lock()

@@ -67,8 +67,35 @@ type Observer interface {
 	// UnclosedUploadAccepted counts an upload kept although its TLS stream
 	// ended without close_notify (a client in tls.close_notify_exempt_from).
 	UnclosedUploadAccepted()
-	Banned()
+	// Banned reports that the defender banned client.
+	Banned(client netip.Addr)
 	BackendOp(backend, op string, d time.Duration, err error)
+	// Changed reports a completed change to the storage other than a
+	// transfer: a deletion, a rename, a new or removed directory.
+	Changed(rec ChangeRecord)
+}
+
+// ChangeOp names a change to the storage.
+type ChangeOp string
+
+// The changes Changed reports.
+const (
+	ChangeDelete ChangeOp = "delete"
+	ChangeRename ChangeOp = "rename"
+	ChangeMkdir  ChangeOp = "mkdir"
+	ChangeRmdir  ChangeOp = "rmdir"
+)
+
+// ChangeRecord is one completed change.
+type ChangeRecord struct {
+	Time      time.Time
+	Op        ChangeOp
+	SessionID string
+	User      string
+	Client    netip.Addr
+	Backend   string
+	Path      string // virtual path as the user sees it
+	To        string // ChangeRename: the new virtual path
 }
 
 // TransferLogger writes one line per finished transfer (the transfer log).
@@ -204,11 +231,12 @@ func (NopObserver) Login(LoginResult, string)                      {}
 func (NopObserver) TLSHandshake(Channel, uint16, error)            {}
 func (NopObserver) Command(string, int)                            {}
 func (NopObserver) Denied(string, string)                          {}
+func (NopObserver) Changed(ChangeRecord)                           {}
 func (NopObserver) Transfer(TransferRecord)                        {}
 func (NopObserver) PassivePorts(int)                               {}
 func (NopObserver) PassiveExhausted()                              {}
 func (NopObserver) DataRefused(DataRefuseReason)                   {}
 func (NopObserver) DataUnbound(UnboundReason)                      {}
 func (NopObserver) UnclosedUploadAccepted()                        {}
-func (NopObserver) Banned()                                        {}
+func (NopObserver) Banned(netip.Addr)                              {}
 func (NopObserver) BackendOp(string, string, time.Duration, error) {}

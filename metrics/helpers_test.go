@@ -188,7 +188,7 @@ func exerciseAll(m *Metrics) {
 	m.DataRefused(gateway.DataNoReuse)
 	m.DataUnbound(gateway.UnboundOtherSession)
 	m.UnclosedUploadAccepted()
-	m.Banned()
+	m.Banned(netip.MustParseAddr("192.0.2.1"))
 	m.BackendOp("files", "open", 3*time.Millisecond, nil)
 	m.BackendOp("files", "stat", time.Millisecond, errors.New("gone"))
 	m.ConfigReload(true)

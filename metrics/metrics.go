@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -289,7 +290,11 @@ func (m *Metrics) DataUnbound(reason gateway.UnboundReason) {
 func (m *Metrics) UnclosedUploadAccepted() { m.uploadUnclosed.Inc() }
 
 // Banned counts a defender ban.
-func (m *Metrics) Banned() { m.bans.Inc() }
+func (m *Metrics) Banned(netip.Addr) { m.bans.Inc() }
+
+// Changed implements gateway.Observer; changes are counted by the command
+// metric already.
+func (m *Metrics) Changed(gateway.ChangeRecord) {}
 
 // BackendOp observes the latency of one backend operation and counts it as
 // an error if err is non-nil. backend is a configured backend name.

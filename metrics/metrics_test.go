@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"math"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func TestObserverDeltas(t *testing.T) {
 	m.DataUnbound(gateway.UnboundNoResume)
 	m.DataUnbound("made_up")
 	m.UnclosedUploadAccepted()
-	m.Banned()
+	m.Banned(netip.MustParseAddr("192.0.2.1"))
 	m.SetBackendType("files", "local")
 	m.BackendOp("files", "open", 10*time.Millisecond, nil)
 	m.BackendOp("files", "open", 20*time.Millisecond, errors.New("io"))

@@ -1,8 +1,8 @@
 package main
 
 // admin_hooks.go: hook "NAME" blocks and the observer that feeds them.
-// This build delivers upload, download, login and login_failed events
-// over HTTP; command hooks and veto are refused by check-config.
+// This build delivers every event over HTTP; command hooks and veto are
+// refused by check-config.
 
 import (
 	"net/netip"
@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,21 +30,16 @@ type hookBlock struct {
 	Range      hcl.Range `hcl:",def_range"`
 }
 
-var (
-	hookEventsDelivered = []string{"upload", "download", "login", "login_failed"}
-	hookEventsKnown     = []string{"upload", "download", "delete", "rename", "mkdir", "rmdir", "login", "login_failed", "ban"}
-)
+// hookEvents are the events a hook may ask for.
+var hookEvents = []string{"upload", "download", "delete", "rename", "mkdir", "rmdir", "login", "login_failed", "ban"}
 
 func (c *converter) hookBlocks(bs []hookBlock) {
 	for _, b := range bs {
 		r := b.Range
 		h := hooks.Hook{Name: b.Name, Events: b.Events}
 		for i, e := range b.Events {
-			switch {
-			case !slices.Contains(hookEventsKnown, e):
-				c.probs.add(c.loc.elem(r, "events", i), "hook %q: unknown event %q (want one of %s)", b.Name, e, strings.Join(hookEventsKnown, ", "))
-			case !slices.Contains(hookEventsDelivered, e):
-				c.probs.warn(c.loc.elem(r, "events", i), "hook %q: event %q is not delivered by this build yet", b.Name, e)
+			if !slices.Contains(hookEvents, e) {
+				c.probs.add(c.loc.elem(r, "events", i), "hook %q: unknown event %q (want one of %s)", b.Name, e, strings.Join(hookEvents, ", "))
 			}
 		}
 		if len(b.Command) > 0 {
@@ -101,7 +97,18 @@ func (o hookObserver) Login(result gateway.LoginResult, user string) {
 	if result != gateway.LoginOK {
 		ev = "login_failed"
 	}
-	o.d.Emit(hooks.Event{Event: ev, User: user, Result: string(result)})
+	o.d.Emit(hooks.Event{Event: ev, Time: time.Now(), User: user, Result: string(result)})
+}
+
+func (o hookObserver) Changed(rec gateway.ChangeRecord) {
+	o.Observer.Changed(rec)
+	o.d.Emit(hooks.Event{Event: string(rec.Op), Time: rec.Time, Session: rec.SessionID, User: rec.User,
+		Client: rec.Client.String(), Backend: rec.Backend, Path: rec.Path, To: rec.To, Result: "ok"})
+}
+
+func (o hookObserver) Banned(client netip.Addr) {
+	o.Observer.Banned(client)
+	o.d.Emit(hooks.Event{Event: "ban", Time: time.Now(), Client: client.String(), Result: "banned"})
 }
 
 // withHooks starts the hook dispatcher and wraps obs when hooks are set.

@@ -16,10 +16,10 @@ import (
 	"github.com/ftpsgw/ftpsgw/gateway/hooks"
 )
 
-// TestHooksDeliverSignedEvents: a real receiver gets the login, upload
-// and download events of a session with valid signatures and the streamed
-// SHA-256, while a second hook whose receiver is down does not slow the
-// session down.
+// TestHooksDeliverSignedEvents: a real receiver gets the login, upload,
+// download, mkdir, rename, delete, rmdir, failed login and ban events of
+// the sessions with valid signatures and the streamed SHA-256, while a
+// second hook whose receiver is down does not slow the session down.
 func TestHooksDeliverSignedEvents(t *testing.T) {
 	const secret = "hook-secret-0123456789"
 	var mu sync.Mutex
@@ -58,12 +58,15 @@ metrics {
 backend "local" "files" {
   root = "%[3]s/data"
 }
+defender {
+  max_failures = 2
+}
 user "alice" {
   password_hash = "` + mustHash(t, "alice-pw") + `"
   permissions   = ["*"]
 }
 hook "ingest" {
-  events      = ["upload", "download", "login", "login_failed"]
+  events      = ["upload", "download", "delete", "rename", "mkdir", "rmdir", "login", "login_failed", "ban"]
   url         = "` + recv.URL + `/in"
   secret_file = "FILES/hook.secret"
 }
@@ -95,9 +98,22 @@ hook "down" {
 	}
 	io.Copy(io.Discard, r)
 	r.Close()
+	for _, step := range []error{c.MakeDir("d"), c.Rename("f1.txt", "d/f1.txt"), c.Delete("f2.txt"), c.MakeDir("e"), c.RemoveDir("e")} {
+		if step != nil {
+			t.Fatal(step)
+		}
+	}
 	c.Quit()
+	// Two failed logins from another address: two login_failed, one ban.
+	for range 2 {
+		b := g.dialFTP(t, "127.0.0.2")
+		if err := b.Login("alice", "wrong"); err == nil {
+			t.Fatal("wrong password accepted")
+		}
+		b.Quit()
+	}
 
-	want := n + 2 // login, the uploads, one download
+	want := n + 2 + 5 + 3 // login, the uploads, one download, the changes, failures and the ban
 	for i := 0; ; i++ {
 		mu.Lock()
 		k := len(got)
@@ -121,8 +137,23 @@ hook "down" {
 	counts := map[string]int{}
 	for _, e := range got {
 		counts[e.Event]++
-		if e.Version != hooks.SchemaVersion || e.User != "alice" {
+		// Failed logins and bans name no user: the name is the client's.
+		if e.Version != hooks.SchemaVersion || e.Time.IsZero() || (e.User != "alice" && e.Event != "ban" && e.Event != "login_failed") {
 			t.Errorf("event %+v", e)
+		}
+		switch e.Event {
+		case "rename":
+			if e.Path != "/f1.txt" || e.To != "/d/f1.txt" || e.Session == "" || e.Client != "127.0.0.1" {
+				t.Errorf("rename event %+v", e)
+			}
+		case "delete", "mkdir", "rmdir":
+			if want := map[string]string{"delete": "/f2.txt", "mkdir": "/", "rmdir": "/e"}[e.Event]; !strings.HasPrefix(e.Path, want) || e.Result != "ok" {
+				t.Errorf("%s event %+v", e.Event, e)
+			}
+		case "ban":
+			if e.Client != "127.0.0.2" {
+				t.Errorf("ban event %+v", e)
+			}
 		}
 		if e.Event == "upload" && (e.SHA256 != "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" ||
 			e.Size != 5 || e.Session == "" || e.Client != "127.0.0.1" || e.Backend != "files" || e.Result != "ok" ||
@@ -130,7 +161,8 @@ hook "down" {
 			t.Errorf("upload event %+v", e)
 		}
 	}
-	if counts["login"] != 1 || counts["upload"] != n || counts["download"] != 1 {
+	if counts["login"] != 1 || counts["upload"] != n || counts["download"] != 1 || counts["mkdir"] != 2 ||
+		counts["rename"] != 1 || counts["delete"] != 1 || counts["rmdir"] != 1 || counts["login_failed"] != 2 || counts["ban"] != 1 {
 		t.Errorf("events: %v", counts)
 	}
 }

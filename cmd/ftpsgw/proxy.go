@@ -38,6 +38,11 @@ type proxyListener struct {
 	done    chan struct{}
 	once    sync.Once
 	sem     chan struct{}
+
+	wg      sync.WaitGroup // the accept loop and every header reader
+	mu      sync.Mutex
+	pending map[net.Conn]struct{} // connections still reading their header; guarded by mu
+	closed  bool                  // guarded by mu
 }
 
 type acceptResult struct {
@@ -54,12 +59,14 @@ func newProxyListener(ln net.Listener, trusted []netip.Prefix, log hclog.Logger,
 		results:  make(chan acceptResult),
 		done:     make(chan struct{}),
 		sem:      make(chan struct{}, maxPendingProxyHeaders),
+		pending:  make(map[net.Conn]struct{}),
 	}
 	p.pl = &proxyproto.Listener{
 		Listener:          ln,
 		ConnPolicy:        p.policy,
 		ReadHeaderTimeout: proxyHeaderTimeout,
 	}
+	p.wg.Add(1)
 	go p.acceptLoop()
 	return p
 }
@@ -77,6 +84,7 @@ func (p *proxyListener) policy(o proxyproto.ConnPolicyOptions) (proxyproto.Polic
 }
 
 func (p *proxyListener) acceptLoop() {
+	defer p.wg.Done()
 	var backoff time.Duration
 	for {
 		c, err := p.pl.Accept()
@@ -102,15 +110,40 @@ func (p *proxyListener) acceptLoop() {
 			c.Close()
 			continue
 		}
+		if !p.track(c) {
+			<-p.sem
+			c.Close()
+			continue // closed meanwhile: the next Accept fails
+		}
+		p.wg.Add(1)
 		go p.readHeader(c)
 	}
+}
+
+// track records c as reading its header, unless the listener is closed.
+func (p *proxyListener) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.pending[c] = struct{}{}
+	return true
+}
+
+func (p *proxyListener) untrack(c net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.pending, c)
 }
 
 // readHeader reads c's PROXY header (RemoteAddr does, bounded by the
 // header timeout) and hands c to Accept.
 func (p *proxyListener) readHeader(c net.Conn) {
+	defer p.wg.Done()
 	defer func() { <-p.sem }()
 	_ = c.RemoteAddr() // reads the header
+	p.untrack(c)
 	if pc, ok := c.(*proxyproto.Conn); ok && (pc.ProxyHeader() == nil || !inetSource(c)) {
 		// No header, or one naming no IP client (AF_UNIX): such a session
 		// would have no address for bans, limits and deny_from.
@@ -151,13 +184,21 @@ func (p *proxyListener) Accept() (net.Conn, error) {
 	}
 }
 
-// Close stops accepting; connections still reading their header are
-// closed.
+// Close stops accepting, closes the connections still reading their
+// header, and returns once the accept loop and every header reader have
+// ended.
 func (p *proxyListener) Close() error {
 	err := net.ErrClosed
 	p.once.Do(func() {
 		close(p.done)
 		err = p.inner.Close()
+		p.mu.Lock()
+		p.closed = true
+		for c := range p.pending {
+			c.Close()
+		}
+		p.mu.Unlock()
+		p.wg.Wait()
 	})
 	return err
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	proxyproto "github.com/pires/go-proxyproto"
+
+	"github.com/ftpsgw/ftpsgw/gateway/testkit"
 )
 
 // proxyFixture is a proxyListener on loopback trusting the given networks.
@@ -170,5 +172,26 @@ func TestProxyListenerRefusesUnixSource(t *testing.T) {
 	case c := <-f.accepted:
 		t.Errorf("accepted a connection from %v", c.RemoteAddr())
 	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// TestProxyListenerCloseJoins: Close cuts a trusted peer still silent
+// before its header and returns only when the accept loop and every
+// header reader have ended, well before the header timeout.
+func TestProxyListenerCloseJoins(t *testing.T) {
+	f := newProxyFixture(t, "127.0.0.0/8")
+	silent := f.dial(t, "")
+	testkit.WaitFor(t, 5*time.Second, "the silent peer's header reader", func() bool {
+		f.pl.mu.Lock()
+		defer f.pl.mu.Unlock()
+		return len(f.pl.pending) == 1
+	})
+	start := time.Now()
+	f.pl.Close()
+	if d := time.Since(start); d > proxyHeaderTimeout/2 {
+		t.Errorf("Close took %v: it waited for the header timeout", d)
+	}
+	if !closedByServer(silent) {
+		t.Error("the silent peer's connection is still open after Close")
 	}
 }

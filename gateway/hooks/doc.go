@@ -1,5 +1,6 @@
-// Package hooks delivers gateway events (uploads, downloads, logins) to
-// HTTP receivers, asynchronously, from a bounded queue.
+// Package hooks delivers gateway events (transfers, deletions, renames,
+// directories, logins, bans) to HTTP receivers, asynchronously, from a
+// bounded queue.
 //
 // Trust boundary: the receiver is trusted to exist, not to be fast. An
 // event is queued without blocking; a full queue drops the event and

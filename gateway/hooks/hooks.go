@@ -23,13 +23,14 @@ const SchemaVersion = 1
 // Event is one gateway event, as delivered.
 type Event struct {
 	Version int       `json:"version"`
-	Event   string    `json:"event"` // upload download login login_failed
+	Event   string    `json:"event"` // upload download delete rename mkdir rmdir login login_failed ban
 	Time    time.Time `json:"time"`
 	Session string    `json:"session,omitempty"`
 	User    string    `json:"user,omitempty"`
 	Client  string    `json:"client,omitempty"`
 	Backend string    `json:"backend,omitempty"`
 	Path    string    `json:"path,omitempty"`
+	To      string    `json:"to,omitempty"` // rename: the new path
 	Size    int64     `json:"size,omitempty"`
 	SHA256  string    `json:"sha256,omitempty"`
 	Result  string    `json:"result"`
