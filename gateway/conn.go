@@ -28,8 +28,11 @@ const (
 )
 
 // session is one control connection. Its fields are owned by the session
-// goroutine unless a comment says otherwise; the transfer goroutine only
-// touches what it was handed, the reply writer (under wmu) and xfer.
+// goroutine unless a comment says otherwise. The transfer goroutine
+// touches what it was handed, the reply writer (under wmu) and xfer, and
+// reads the fields that stay fixed while a transfer runs (srv, id, client,
+// log, fs, ident, backend): REIN and QUIT end the transfer before they
+// change them.
 type session struct {
 	srv      *Server
 	id       string

@@ -235,7 +235,7 @@ func (m *Metrics) Command(verb string, code int) {
 }
 
 // Denied counts an operation refused by the access policy. Operations
-// outside the permission names of DESIGN.md are counted as "other".
+// outside policy.PermNames are counted as "other".
 func (m *Metrics) Denied(op string, user string) {
 	o := closed(operations, op)
 	if m.cfg.PerUser {

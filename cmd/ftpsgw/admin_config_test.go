@@ -78,6 +78,25 @@ ADMIN
   secret_file = "DIR/hook.secret"
   timeout     = "5s"
 }`, ""},
+		{"hook command relative", ``, `hook "h" {
+  events  = ["upload"]
+  command = ["scan.sh", "--quick"]
+}`, ":18: hook \"h\": command \"scan.sh\": the program must be an absolute path"},
+		{"hook command missing", ``, `hook "h" {
+  events  = ["upload"]
+  command = ["DIR/nope.sh"]
+}`, ":18: hook \"h\": command \"DIR/nope.sh\" is not an executable file"},
+		{"hook url and command", ``, `hook "h" {
+  events      = ["upload"]
+  url         = "https://scan.example/x"
+  secret_file = "DIR/hook.secret"
+  command     = ["/bin/true"]
+}`, ":20: hook \"h\": url and command exclude each other"},
+		{"hook command ok", ``, `hook "h" {
+  events  = ["upload", "delete"]
+  command = ["/bin/true"]
+  timeout = "5s"
+}`, ""},
 		{"no listen", ``, `admin {
   token_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 }`, ":16: admin: listen is required"},
@@ -99,7 +118,7 @@ ADMIN
 				}
 				return
 			}
-			if code == 0 || !strings.Contains(out, path+tc.want) {
+			if code == 0 || !strings.Contains(out, path+strings.ReplaceAll(tc.want, "DIR", dir)) {
 				t.Errorf("exit %d, want %q:\n%s", code, tc.want, out)
 			}
 		})

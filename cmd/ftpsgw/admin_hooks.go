@@ -1,13 +1,14 @@
 package main
 
 // admin_hooks.go: hook "NAME" blocks and the observer that feeds them.
-// This build delivers every event over HTTP; command hooks and veto are
-// refused by check-config.
+// Every event is delivered, by HTTP post or by a command; veto is refused
+// by check-config.
 
 import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -42,19 +43,24 @@ func (c *converter) hookBlocks(bs []hookBlock) {
 				c.probs.add(c.loc.elem(r, "events", i), "hook %q: unknown event %q (want one of %s)", b.Name, e, strings.Join(hookEvents, ", "))
 			}
 		}
-		if len(b.Command) > 0 {
-			c.probs.add(c.loc.attr(r, "command"), "hook %q: command hooks are not supported by this build yet: use url", b.Name)
-		}
 		if b.Veto {
 			c.probs.add(c.loc.attr(r, "veto"), "hook %q: veto is not supported by this build yet (uploads would be published unscanned)", b.Name)
 		}
-		if b.URL == "" {
-			c.probs.add(r, "hook %q: url is required", b.Name)
-		} else if u, err := url.Parse(b.URL); err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && loopbackHost(u.Hostname())) {
+		h.URL, h.Command = b.URL, b.Command
+		h.Timeout = c.dur(r, "timeout", b.Timeout, 0)
+		switch {
+		case b.URL == "" && len(b.Command) == 0:
+			c.probs.add(r, "hook %q: url or command is required", b.Name)
+		case b.URL != "" && len(b.Command) > 0:
+			c.probs.add(c.loc.attr(r, "command"), "hook %q: url and command exclude each other", b.Name)
+		case len(b.Command) > 0:
+			c.hookCommand(b)
+			c.s.hooks = append(c.s.hooks, h)
+			continue
+		}
+		if u, err := url.Parse(b.URL); b.URL != "" && (err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && loopbackHost(u.Hostname()))) {
 			c.probs.add(c.loc.attr(r, "url"), "hook %q: url %q: want https://, or http:// to a loopback address", b.Name, b.URL)
 		}
-		h.URL = b.URL
-		h.Timeout = c.dur(r, "timeout", b.Timeout, 0)
 		if b.SecretFile == "" {
 			c.probs.add(r, "hook %q: secret_file is required (the HMAC-SHA256 key)", b.Name)
 		} else {
@@ -66,6 +72,25 @@ func (c *converter) hookBlocks(bs []hookBlock) {
 			}
 		}
 		c.s.hooks = append(c.s.hooks, h)
+	}
+}
+
+// hookCommand checks a command hook: an absolute path to an executable
+// (no shell, no PATH lookup), and no secret_file, which only URL hooks
+// sign with.
+func (c *converter) hookCommand(b hookBlock) {
+	r := c.loc.attr(b.Range, "command")
+	prog := b.Command[0]
+	switch {
+	case !filepath.IsAbs(prog):
+		c.probs.add(r, "hook %q: command %q: the program must be an absolute path", b.Name, prog)
+	case !c.skipFiles:
+		if fi, err := os.Stat(prog); err != nil || !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+			c.probs.add(r, "hook %q: command %q is not an executable file", b.Name, prog)
+		}
+	}
+	if b.SecretFile != "" {
+		c.probs.warn(c.loc.attr(b.Range, "secret_file"), "hook %q: secret_file is for url hooks; a command gets the event on its standard input, unsigned", b.Name)
 	}
 }
 

@@ -13,8 +13,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
-// This file holds the shape of the config file, exactly as DESIGN.md writes
-// it, and the HCL decoding. Every optional key is optional here too; its
+// This file holds the shape of the config file, as deploy/CONFIGURATION.md
+// documents it, and the HCL decoding. Every optional key is optional here too; its
 // default is applied in convert.go. Unknown keys are errors (gohcl without a
 // "remain" field rejects them); the per-type blocks (backend, auth) keep a
 // remain body that is decoded strictly by type in a second pass.

@@ -19,7 +19,7 @@ import (
 	"github.com/ftpsgw/ftpsgw/tlsmgr"
 )
 
-// Defaults for keys DESIGN.md gives a value to.
+// Defaults of the config keys (deploy/CONFIGURATION.md lists them).
 const (
 	defaultListen        = "0.0.0.0:21"
 	defaultDrainTimeout  = 5 * time.Minute

@@ -85,6 +85,11 @@ hook "ingest" {                          # default: none; any number
   timeout     = "10s"                         # default
 }
 
+hook "audit" {
+  events  = ["delete", "rename", "mkdir", "rmdir", "ban"]
+  command = ["/bin/true"]                     # absolute path, no shell; the event JSON on stdin
+}
+
 metrics {
   listen                   = "127.0.0.1:9121" # default; "" turns the listener off
   per_user                 = false            # default

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -36,12 +37,17 @@ type Event struct {
 	Result  string    `json:"result"`
 }
 
-// Hook is one hook block.
+// Hook is one hook block: it posts to URL, or runs Command.
 type Hook struct {
-	Name    string
-	Events  []string
-	URL     string
-	Secret  []byte
+	Name   string
+	Events []string
+	URL    string
+	Secret []byte // HMAC key of URL hooks
+	// Command is a program and its arguments, run once per event with the
+	// event's JSON on standard input and nothing from the event on its
+	// command line or in its environment (no shell); exit status 0 is a
+	// delivery, anything else is retried like a failed post.
+	Command []string
 	Timeout time.Duration // per attempt; 0: 10s
 }
 
@@ -144,7 +150,7 @@ func (d *Dispatcher) run(ctx context.Context, w *worker) {
 func (d *Dispatcher) deliver(ctx context.Context, w *worker, body []byte) {
 	backoff := baseBackoff
 	for attempt := 1; ; attempt++ {
-		err := w.post(ctx, body)
+		err := w.send(ctx, body)
 		if err == nil {
 			return
 		}
@@ -160,6 +166,37 @@ func (d *Dispatcher) deliver(ctx context.Context, w *worker, body []byte) {
 		}
 		backoff *= 2
 	}
+}
+
+// send delivers body once, by command or by post.
+func (w *worker) send(ctx context.Context, body []byte) error {
+	if len(w.h.Command) > 0 {
+		return w.run(ctx, body)
+	}
+	return w.post(ctx, body)
+}
+
+// maxCommandOutput bounds what a failing command's output adds to the log.
+const maxCommandOutput = 1024
+
+// run runs the hook's command with body on its standard input, within the
+// hook's timeout. Its environment is PATH only, so no secret of the
+// gateway's reaches it.
+func (w *worker) run(ctx context.Context, body []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, w.h.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, w.h.Command[0], w.h.Command[1:]...)
+	cmd.Stdin = bytes.NewReader(body)
+	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		if len(out) > maxCommandOutput {
+			out = out[:maxCommandOutput]
+		}
+		return fmt.Errorf("hook command: %w: %q", err, out)
+	}
+	return nil
 }
 
 func (w *worker) post(ctx context.Context, body []byte) error {
