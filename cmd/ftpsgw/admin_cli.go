@@ -26,6 +26,7 @@ const adminUsage = `usage: ftpsgw admin sessions|kick ID|bans|unban ADDR|reload|
   -addr HOST:PORT     admin listener (default 127.0.0.1:9122)
   -token-file FILE    file holding the bearer token (default: $FTPSGW_ADMIN_TOKEN)
   -tls                use https (-ca-file FILE to trust a private CA)
+  -cert FILE -key FILE  a client certificate (mutual TLS, admin.client_ca_file); no token needed
   -json               print the API's JSON instead of a table
 `
 
@@ -62,6 +63,8 @@ func cmdAdmin(args []string, stdout, stderr io.Writer) int {
 	useTLS := fs.Bool("tls", false, "")
 	caFile := fs.String("ca-file", "", "")
 	asJSON := fs.Bool("json", false, "")
+	certFile := fs.String("cert", "", "")
+	keyFile := fs.String("key", "", "")
 	rest := args[1:]
 	var pos []string
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
@@ -75,18 +78,23 @@ func cmdAdmin(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, adminUsage)
 		return 2
 	}
+	if (*certFile == "") != (*keyFile == "") {
+		fmt.Fprintln(stderr, "ftpsgw admin: -cert and -key go together")
+		return 2
+	}
 	tok, err := adminToken(*tokenFile)
-	if err != nil {
+	if err != nil && *certFile == "" {
 		fmt.Fprintf(stderr, "ftpsgw admin: %v\n", err)
 		return 1
 	}
-	client, err := adminClient(*useTLS || *caFile != "", *caFile)
+	https := *useTLS || *caFile != "" || *certFile != ""
+	client, err := adminClient(https, *caFile, *certFile, *keyFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "ftpsgw admin: %v\n", err)
 		return 1
 	}
 	scheme := "http"
-	if *useTLS || *caFile != "" {
+	if https {
 		scheme = "https"
 	}
 	u := scheme + "://" + *addr + call.path
@@ -94,7 +102,9 @@ func cmdAdmin(args []string, stdout, stderr io.Writer) int {
 		u += url.PathEscape(pos[0])
 	}
 	req, _ := http.NewRequest(call.method, u, nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		fmt.Fprintf(stderr, "ftpsgw admin: %v\n", err)
@@ -140,20 +150,41 @@ func adminToken(file string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-func adminClient(useTLS bool, caFile string) (*http.Client, error) {
+func adminClient(useTLS bool, caFile, certFile, keyFile string) (*http.Client, error) {
 	c := &http.Client{Timeout: 60 * time.Second}
-	if useTLS && caFile != "" {
-		pem, err := os.ReadFile(caFile)
+	if !useTLS {
+		return c, nil
+	}
+	conf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pool, err := loadCertPool(caFile)
 		if err != nil {
 			return nil, fmt.Errorf("ca file: %w", err)
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errors.New("ca file: no certificate")
-		}
-		c.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+		conf.RootCAs = pool
 	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate: %w", err)
+		}
+		conf.Certificates = []tls.Certificate{cert}
+	}
+	c.Transport = &http.Transport{TLSClientConfig: conf}
 	return c, nil
+}
+
+// loadCertPool reads a PEM bundle of CA certificates.
+func loadCertPool(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return pool, nil
 }
 
 func table(w io.Writer, head string, rows [][]string) {

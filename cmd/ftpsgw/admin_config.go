@@ -21,20 +21,24 @@ import (
 const maxNoticeFile = 64 << 10
 
 type adminBlock struct {
-	Listen      string    `hcl:"listen,optional"`
-	TokenSHA256 string    `hcl:"token_sha256,optional"`
-	TokenFile   string    `hcl:"token_file,optional"`
-	TLSCertFile string    `hcl:"tls_cert_file,optional"`
-	TLSKeyFile  string    `hcl:"tls_key_file,optional"`
-	Range       hcl.Range `hcl:",def_range"`
+	Listen      string `hcl:"listen,optional"`
+	TokenSHA256 string `hcl:"token_sha256,optional"`
+	TokenFile   string `hcl:"token_file,optional"`
+	TLSCertFile string `hcl:"tls_cert_file,optional"`
+	TLSKeyFile  string `hcl:"tls_key_file,optional"`
+	// ClientCAFile: client certificates it verifies authenticate as the
+	// token does (mutual TLS).
+	ClientCAFile string    `hcl:"client_ca_file,optional"`
+	Range        hcl.Range `hcl:",def_range"`
 }
 
 // adminSettings is the admin block converted; Listen "" is off.
 type adminSettings struct {
-	Listen      string
-	Digest      [32]byte // SHA-256 of the token
-	TLSCertFile string
-	TLSKeyFile  string
+	Listen       string
+	Digest       [32]byte // SHA-256 of the token
+	TLSCertFile  string
+	TLSKeyFile   string
+	ClientCAFile string // mutual TLS; "" off
 }
 
 func (c *converter) adminBlock(b *adminBlock) {
@@ -42,7 +46,7 @@ func (c *converter) adminBlock(b *adminBlock) {
 		return
 	}
 	r := b.Range
-	a := adminSettings{Listen: b.Listen, TLSCertFile: b.TLSCertFile, TLSKeyFile: b.TLSKeyFile}
+	a := adminSettings{Listen: b.Listen, TLSCertFile: b.TLSCertFile, TLSKeyFile: b.TLSKeyFile, ClientCAFile: b.ClientCAFile}
 	if a.Listen == "" {
 		c.probs.add(r, `admin: listen is required (such as "127.0.0.1:9122")`)
 	} else if err := checkListen(a.Listen); err != nil {
@@ -55,9 +59,19 @@ func (c *converter) adminBlock(b *adminBlock) {
 	}
 	c.readable(r, "tls_cert_file", b.TLSCertFile)
 	c.secret(r, "tls_key_file", b.TLSKeyFile)
+	if b.ClientCAFile != "" {
+		if b.TLSCertFile == "" {
+			c.probs.add(c.loc.attr(r, "client_ca_file"), "admin: client_ca_file needs tls_cert_file and tls_key_file")
+		}
+		c.readable(r, "client_ca_file", b.ClientCAFile)
+	}
 	switch {
-	case (b.TokenSHA256 == "") == (b.TokenFile == ""):
-		c.probs.add(r, "admin: set exactly one of token_sha256 and token_file")
+	case b.TokenSHA256 != "" && b.TokenFile != "":
+		c.probs.add(r, "admin: set one of token_sha256 and token_file, not both")
+	case b.TokenSHA256 == "" && b.TokenFile == "" && b.ClientCAFile == "":
+		c.probs.add(r, "admin: set token_sha256, token_file or client_ca_file")
+	case b.TokenSHA256 == "" && b.TokenFile == "":
+		// client certificates only
 	case b.TokenSHA256 != "":
 		d, err := admin.ParseTokenSHA256(b.TokenSHA256)
 		if err != nil {

@@ -42,7 +42,7 @@ ADMIN
 }`, ":17: admin: listen \"0.0.0.0:9122\" is not a loopback address"},
 		{"no token", ``, `admin {
   listen = "127.0.0.1:9122"
-}`, ":16: admin: set exactly one of token_sha256 and token_file"},
+}`, ":16: admin: set token_sha256, token_file or client_ca_file"},
 		{"bad hex", ``, `admin {
   listen       = "127.0.0.1:9122"
   token_sha256 = "abc"
@@ -97,6 +97,10 @@ ADMIN
   command = ["/bin/true"]
   timeout = "5s"
 }`, ""},
+		{"client ca without tls", ``, `admin {
+  listen         = "127.0.0.1:9122"
+  client_ca_file = "DIR/hook.secret"
+}`, ":18: admin: client_ca_file needs tls_cert_file and tls_key_file"},
 		{"no listen", ``, `admin {
   token_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 }`, ":16: admin: listen is required"},

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ftpsgw/ftpsgw/gateway/testkit"
 )
 
 const adminTestToken = "admin-test-token-0123456789abcdef"
@@ -418,5 +420,49 @@ func (c *ftpc) readReply(code string) []string {
 		if strings.HasPrefix(l, code+" ") {
 			return lines
 		}
+	}
+}
+
+// TestAdminMutualTLS: an admin listener with client_ca_file and no token
+// answers `ftpsgw admin` presenting an operator certificate, and refuses
+// the same call without one (401) or with a certificate of another CA.
+func TestAdminMutualTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca, other := testkit.NewCA(t, "ftpsgw operators"), testkit.NewCA(t, "someone else")
+	caFile := filepath.Join(dir, "ops-ca.pem")
+	os.WriteFile(caFile, ca.PEM, 0o644)
+	srvCert, srvKey := testkit.WritePEM(t, dir, "admin", ca.Issue(t, "admin", "127.0.0.1"))
+	opCert, opKey := testkit.WritePEM(t, dir, "op", ca.Issue(t, "ops-laptop"))
+	strangerCert, strangerKey := testkit.WritePEM(t, dir, "stranger", other.Issue(t, "stranger"))
+	adm := freePort(t)
+	startBinary(t, binaryHeader(2)+`backend "local" "files" {
+  root = "%[3]s/data"
+}
+user "alice" {
+  password_hash = "`+mustHash(t, "alice-pw")+`"
+  permissions   = ["*"]
+}
+admin {
+  listen         = "127.0.0.1:`+fmt.Sprint(adm)+`"
+  tls_cert_file  = "`+srvCert+`"
+  tls_key_file   = "`+srvKey+`"
+  client_ca_file = "`+caFile+`"
+}
+`)
+	addr := fmt.Sprintf("127.0.0.1:%d", adm)
+	call := func(extra ...string) (int, string) {
+		var out, errb bytes.Buffer
+		rc := run(append([]string{"admin", "sessions", "-addr", addr, "-ca-file", caFile}, extra...), nil, &out, &errb)
+		return rc, out.String() + errb.String()
+	}
+	if rc, out := call("-cert", opCert, "-key", opKey); rc != 0 || !strings.Contains(out, "ID") {
+		t.Errorf("operator certificate: exit %d\n%s", rc, out)
+	}
+	t.Setenv("FTPSGW_ADMIN_TOKEN", "not-the-token-0123456789")
+	if rc, out := call(); rc != 1 || !strings.Contains(out, "HTTP 401") {
+		t.Errorf("no certificate: exit %d\n%s", rc, out)
+	}
+	if rc, out := call("-cert", strangerCert, "-key", strangerKey); rc == 0 {
+		t.Errorf("a certificate of another CA was accepted:\n%s", out)
 	}
 }

@@ -70,7 +70,16 @@ func (d *daemon) startAdmin(s *settings) error {
 			ln.Close()
 			return fmt.Errorf("admin tls: %w", err)
 		}
-		ln = tls.NewListener(ln, &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}})
+		conf := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		if a.ClientCAFile != "" {
+			pool, err := loadCertPool(a.ClientCAFile)
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("admin client_ca_file: %w", err)
+			}
+			conf.ClientCAs, conf.ClientAuth = pool, tls.VerifyClientCertIfGiven
+		}
+		ln = tls.NewListener(ln, conf)
 	}
 	d.ops.reloadReq = make(chan chan admin.ReloadResult)
 	d.ops.drainReq = make(chan struct{}, 1)
@@ -83,6 +92,9 @@ func (d *daemon) startAdmin(s *settings) error {
 		Drain:    d.requestDrain,
 		Backends: d.backendHealth,
 	}, d.log.Named("admin"))
+	if a.ClientCAFile != "" {
+		h.TrustClientCertificates()
+	}
 	d.ops.ln = ln
 	d.ops.srv = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10}

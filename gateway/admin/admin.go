@@ -52,7 +52,10 @@ type Ops struct {
 
 // Handler serves the admin API and the sessions page.
 type Handler struct {
-	digest [32]byte // SHA-256 of the token
+	digest [32]byte // SHA-256 of the token; zero: no token is accepted
+	// certs: a verified client certificate authenticates a request (the
+	// listener verifies it against the admin client CA).
+	certs  bool
 	ops    Ops
 	log    hclog.Logger
 	mux    *http.ServeMux
@@ -99,10 +102,27 @@ func unhex(c byte) (byte, bool) {
 	return 0, false
 }
 
+// TrustClientCertificates makes a verified client certificate
+// authenticate a request, as the bearer token does: mutual TLS. The
+// listener must verify certificates against the operators' CA
+// (tls.VerifyClientCertIfGiven or stricter, with ClientCAs).
+func (h *Handler) TrustClientCertificates() { h.certs = true }
+
+// authOK reports whether r carries the token or, with
+// TrustClientCertificates, a verified client certificate.
+func (h *Handler) authOK(r *http.Request) bool {
+	return h.tokenOK(bearer(r)) || h.certOK(r)
+}
+
+// certOK reports a verified client certificate on r, when trusted.
+func (h *Handler) certOK(r *http.Request) bool {
+	return h.certs && r.TLS != nil && len(r.TLS.VerifiedChains) > 0
+}
+
 // tokenOK compares the SHA-256 of tok with the configured digest in
 // constant time.
 func (h *Handler) tokenOK(tok string) bool {
-	if tok == "" {
+	if tok == "" || h.digest == ([32]byte{}) {
 		return false
 	}
 	d := sha256.Sum256([]byte(tok))
@@ -120,7 +140,7 @@ func (h *Handler) routes() {
 		h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			// Authentication first: without the token, nothing about the
 			// API (not even which methods exist) is revealed.
-			if !h.tokenOK(bearer(r)) {
+			if !h.authOK(r) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="ftpsgw"`)
 				writeErr(w, http.StatusUnauthorized, "unauthorized")
 				return
@@ -142,7 +162,7 @@ func (h *Handler) routes() {
 	api("/api/v1/drain", m{"POST": h.postDrain})
 	api("/api/v1/backends", m{"GET": h.getBackends})
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if !h.tokenOK(bearer(r)) {
+		if !h.authOK(r) {
 			writeErr(w, http.StatusUnauthorized, "unauthorized")
 			return
 		}
@@ -169,8 +189,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(sw, r)
 	// r.URL.Path only: a query string could carry a login token.
 	h.log.Info("admin request", "method", r.Method, "path", r.URL.Path, "status", sw.code,
-		"remote_addr", r.RemoteAddr, "authenticated", sw.code != http.StatusUnauthorized,
+		"remote_addr", r.RemoteAddr, "authenticated", sw.code != http.StatusUnauthorized, "client_cert", certName(r),
 		"duration", time.Since(start).Round(time.Microsecond).String())
+}
+
+// certName is the subject of r's verified client certificate, or "".
+func certName(r *http.Request) string {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+		return ""
+	}
+	return r.TLS.VerifiedChains[0][0].Subject.String()
 }
 
 type statusWriter struct {

@@ -101,12 +101,12 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 4096)
 		tok = r.PostFormValue("token")
 	}
-	if tok == "" {
+	if tok == "" && !h.certOK(r) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		loginTmpl.Execute(w, nil)
 		return
 	}
-	if !h.tokenOK(tok) {
+	if !h.tokenOK(tok) && !h.certOK(r) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusUnauthorized)
 		loginTmpl.Execute(w, map[string]bool{"Failed": true})
