@@ -106,16 +106,31 @@ func (f *Forking) Connections() int {
 // KillSessions sends SIGKILL to every per-connection process, which drops
 // every client connection at once; the listener keeps accepting. It
 // returns how many processes it killed.
-func (f *Forking) KillSessions() int { return len(f.signalSessions(syscall.SIGKILL)) }
+//
+// The processes are stopped first, until a scan finds no new one, and only
+// then killed: a session process killed while it forks leaves its new
+// child to init, outside the tree and holding the client's socket.
+func (f *Forking) KillSessions() int {
+	stopped := f.signalSessions(syscall.SIGSTOP)
+	for i := len(stopped) - 1; i >= 0; i-- {
+		syscall.Kill(stopped[i], syscall.SIGKILL)
+	}
+	return len(stopped) + len(f.signalSessions(syscall.SIGKILL))
+}
 
 // signalSessions signals the per-connection processes, scanning again
 // until no new one appears: a session may still be forking its child.
+// Each scan signals the deepest processes first: a parent killed before
+// its child would leave the child to be adopted by init, out of the tree
+// (and holding the client's socket open).
 func (f *Forking) signalSessions(sig syscall.Signal) []int {
 	seen := map[int]bool{}
 	var all []int
 	for range 20 {
 		fresh := 0
-		for _, pid := range f.Sessions() {
+		pids := f.Sessions()
+		for i := len(pids) - 1; i >= 0; i-- {
+			pid := pids[i]
 			if !seen[pid] {
 				seen[pid] = true
 				all = append(all, pid)
@@ -200,7 +215,8 @@ func Parents() map[int]int {
 	return out
 }
 
-// Descendants returns the PIDs of every process below pid.
+// Descendants returns the PIDs of every process below pid, parents before
+// their children.
 func Descendants(pid int) []int {
 	children := map[int][]int{}
 	for child, parent := range Parents() {
