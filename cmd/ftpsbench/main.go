@@ -10,6 +10,14 @@
 //	idle        open -count logged-in sessions from several 127.0.0.x
 //	            source addresses, hold them -duration, count survivors and
 //	            read the server's memory from /proc when -pid is given
+//	smallfiles  -parallel sessions STOR, then RETR, -size files one at a
+//	            time for -duration; files/s
+//	tls         the bare TLS baseline: like throughput, against a
+//	            "-mode tlsserve" (a TLS server that only moves bytes)
+//	table       print a comparison table from -json -label runs
+//
+// With -pid, every load mode also reports the server's CPU seconds
+// (utime+stime of the process and its children) over each timed phase.
 //
 // See README.md for how to run it against ftpsgw and pure-ftpd.
 package main
@@ -22,6 +30,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash"
 	"io"
 	"net"
 	"os"
@@ -60,6 +69,12 @@ type options struct {
 	timeout          time.Duration
 	dataTimeout      time.Duration
 	tlsConfig        *tls.Config
+	label            string
+	pwd              bool
+	certFile         string
+	keyFile          string
+	in, base         string
+	noVerify         bool
 }
 
 var stopping atomic.Bool // set by SIGINT/SIGTERM: loops wind down
@@ -76,6 +91,18 @@ func main() {
 
 	var r *result
 	switch o.mode {
+	case "tlsserve":
+		if err := runTLSServe(o); err != nil {
+			fmt.Fprintln(os.Stderr, "ftpsbench:", err)
+			os.Exit(1)
+		}
+		return
+	case "table":
+		os.Exit(runTable(o))
+	case "smallfiles":
+		r = runSmallFiles(o)
+	case "tls":
+		r = runTLS(o)
 	case "throughput":
 		r = runThroughput(o)
 	case "sessions":
@@ -83,6 +110,7 @@ func main() {
 	case "idle":
 		r = runIdle(o)
 	}
+	r.Label = o.label
 	if err := r.write(os.Stdout, o.asJSON); err != nil {
 		fmt.Fprintln(os.Stderr, "ftpsbench:", err)
 		os.Exit(1)
@@ -103,13 +131,20 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&insecure, "insecure", false, "skip server certificate verification")
 	fs.StringVar(&ca, "ca", "", "PEM file with the CA certificate(s) to verify the server with")
 	fs.StringVar(&o.serverName, "servername", "", "TLS server name (default: the host of -addr)")
-	fs.StringVar(&o.mode, "mode", "throughput", "throughput | sessions | idle")
-	fs.IntVar(&o.parallel, "parallel", 0, "sessions (throughput), workers (sessions) or concurrent logins (idle); default 1, 8, 16")
-	fs.StringVar(&size, "size", "64MiB", "throughput: bytes per file (suffixes KB MB GB KiB MiB GiB)")
-	fs.DurationVar(&o.duration, "duration", 10*time.Second, "sessions: run time; idle: how long to hold the sessions")
+	fs.StringVar(&o.mode, "mode", "throughput", "throughput | sessions | idle | smallfiles | tls | tlsserve | table")
+	fs.IntVar(&o.parallel, "parallel", 0, "sessions (throughput, smallfiles), streams (tls), workers (sessions) or concurrent logins (idle); default 1, 8, 16")
+	fs.StringVar(&size, "size", "", "throughput, tls, smallfiles: bytes per file (suffixes KB MB GB KiB MiB GiB; default 64MiB, smallfiles 4KiB)")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "sessions, smallfiles: run time; idle: how long to hold the sessions")
 	fs.IntVar(&o.count, "count", 100, "idle: sessions to open")
 	fs.IntVar(&o.sources, "sources", 0, "source addresses 127.0.0.1..127.0.0.N for loopback targets (default: 1; idle: count/16)")
-	fs.IntVar(&o.pid, "pid", 0, "idle: server PID whose RSS/PSS (with child processes) to report")
+	fs.IntVar(&o.pid, "pid", 0, "server PID whose CPU time (all modes) and RSS/PSS (idle), with child processes, to report")
+	fs.StringVar(&o.label, "label", "", "a label copied into the result, for -mode table: server/test/round")
+	fs.BoolVar(&o.pwd, "pwd", false, "sessions: send PWD after logging in")
+	verify := fs.Bool("verify", true, "sha256-check every download (false: only count the bytes, so the client spends less CPU)")
+	fs.StringVar(&o.certFile, "cert", "", "tlsserve: PEM certificate (chain) file")
+	fs.StringVar(&o.keyFile, "key", "", "tlsserve: PEM private key file")
+	fs.StringVar(&o.in, "in", "-", "table: file of JSON result lines (- is stdin)")
+	fs.StringVar(&o.base, "base", "ftpsgw", "table: the server whose medians are divided by the others'")
 	fs.StringVar(&o.tlsMax, "tls-max", "1.3", "highest TLS version: 1.2 | 1.3")
 	fs.BoolVar(&o.asJSON, "json", false, "print one JSON object instead of text")
 	fs.BoolVar(&o.keep, "keep", false, "throughput: keep the uploaded files (default: DELE them)")
@@ -119,6 +154,7 @@ func parseFlags(args []string) (*options, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	o.noVerify = !*verify
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
@@ -126,12 +162,23 @@ func parseFlags(args []string) (*options, error) {
 		o.pass = os.Getenv("FTPSBENCH_PASS")
 	}
 	switch o.mode {
-	case "throughput", "sessions", "idle":
+	case "throughput", "sessions", "idle", "smallfiles", "tls", "table":
+	case "tlsserve":
+		if o.certFile == "" || o.keyFile == "" {
+			return nil, errors.New("-mode tlsserve needs -cert and -key")
+		}
 	default:
-		return nil, fmt.Errorf("-mode %q: want throughput, sessions or idle", o.mode)
+		return nil, fmt.Errorf("-mode %q: want throughput, sessions, idle, smallfiles, tls, tlsserve or table", o.mode)
 	}
 	if o.parallel == 0 {
-		o.parallel = map[string]int{"throughput": 1, "sessions": 8, "idle": 16}[o.mode]
+		o.parallel = map[string]int{"sessions": 8, "idle": 16}[o.mode]
+		o.parallel = max(o.parallel, 1)
+	}
+	if size == "" {
+		size = "64MiB"
+		if o.mode == "smallfiles" {
+			size = "4KiB"
+		}
 	}
 	if o.parallel < 1 || o.parallel > maxParallel {
 		return nil, fmt.Errorf("-parallel must be 1..%d", maxParallel)
@@ -253,9 +300,10 @@ func (r *result) setErrs(e *errs) { r.Errors, r.ErrorSample = e.n, e.sample }
 // the same offset; no server compresses, so this is as good as fully
 // random and costs no CPU during the timed phase.
 type payload struct {
-	block []byte
-	size  int64
-	sum   [32]byte
+	block    []byte
+	size     int64
+	sum      [32]byte
+	skipHash bool // readVerify only counts (-verify=false)
 }
 
 func newPayload(size int64) *payload {
@@ -280,7 +328,10 @@ func (p *payload) writeTo(w io.Writer) error {
 
 // readVerify reads exactly p.size bytes (no more) and checks the sha256.
 func (p *payload) readVerify(r io.Reader) error {
-	h := sha256.New()
+	var h hash.Hash = sha256.New()
+	if p.skipHash {
+		h = nopHash{}
+	}
 	buf := make([]byte, 256<<10)
 	n, err := io.CopyBuffer(h, io.LimitReader(r, p.size+1), buf)
 	if err != nil {
@@ -289,11 +340,20 @@ func (p *payload) readVerify(r io.Reader) error {
 	if n != p.size {
 		return fmt.Errorf("downloaded %d bytes, want %d", n, p.size)
 	}
-	if [32]byte(h.Sum(nil)) != p.sum {
+	if !p.skipHash && [32]byte(h.Sum(nil)) != p.sum {
 		return errors.New("sha256 mismatch")
 	}
 	return nil
 }
+
+// nopHash is the hash.Hash of -verify=false: it only takes the bytes.
+type nopHash struct{}
+
+func (nopHash) Write(b []byte) (int, error) { return len(b), nil }
+func (nopHash) Sum(b []byte) []byte         { return b }
+func (nopHash) Reset()                      {}
+func (nopHash) Size() int                   { return 0 }
+func (nopHash) BlockSize() int              { return 1 }
 
 func runThroughput(o *options) *result {
 	r := newResult(o)
@@ -308,6 +368,7 @@ func runThroughput(o *options) *result {
 	// Untimed: log in and make the payloads.
 	parallelDo(n, n, func(i int) {
 		loads[i] = newPayload(o.size)
+		loads[i].skipHash = o.noVerify
 		c, err := dialLogin(o, o.sourceIP(i))
 		mu.Lock()
 		defer mu.Unlock()
@@ -318,8 +379,9 @@ func runThroughput(o *options) *result {
 		clients[i] = c
 	})
 	resumed, conns := 0, 0
-	phase := func(up bool) (time.Duration, int64) {
+	phase := func(up bool) (time.Duration, int64, float64) {
 		var moved atomic.Int64
+		cpu := startCPU(o.pid)
 		start := time.Now()
 		parallelDo(n, n, func(i int) {
 			c := clients[i]
@@ -333,7 +395,11 @@ func runThroughput(o *options) *result {
 				cmd = "RETR " + name(i)
 			}
 			err = c.transfer(cmd, func(dc net.Conn) error {
-				didResume = dc.(*tls.Conn).ConnectionState().DidResume
+				st := dc.(*tls.Conn).ConnectionState()
+				didResume = st.DidResume
+				if i == 0 {
+					r.DataTLS = describeTLS(st) // only stream 0 writes it
+				}
 				if up {
 					return loads[i].writeTo(dc)
 				}
@@ -352,16 +418,19 @@ func runThroughput(o *options) *result {
 				return
 			}
 			moved.Add(o.size)
-			if !up {
+			if !up && !o.noVerify {
 				r.Verified++
 			}
 		})
-		return time.Since(start), moved.Load()
+		d := time.Since(start)
+		mu.Lock()
+		defer mu.Unlock()
+		return d, moved.Load(), cpu.stop(&e)
 	}
-	upD, upB := phase(true)
-	downD, downB := phase(false)
-	r.UpSeconds, r.UpMBps = round3(upD.Seconds()), mbps(upB, upD)
-	r.DownSecs, r.DownMBps = round3(downD.Seconds()), mbps(downB, downD)
+	upD, upB, upCPU := phase(true)
+	downD, downB, downCPU := phase(false)
+	r.UpSeconds, r.UpMBps, r.UpCPU = round3(upD.Seconds()), mbps(upB, upD), upCPU
+	r.DownSecs, r.DownMBps, r.DownCPU = round3(downD.Seconds()), mbps(downB, downD), downCPU
 	r.Resumed, r.DataConns = resumed, conns
 
 	parallelDo(n, n, func(i int) {
@@ -416,6 +485,12 @@ func oneSession(o *options, src net.IP) error {
 		c.abort()
 		return err
 	}
+	if o.pwd {
+		if _, err := c.cmd("PWD", 2); err != nil {
+			c.abort()
+			return err
+		}
+	}
 	return c.quit()
 }
 
@@ -425,6 +500,7 @@ func runSessions(o *options) *result {
 	var mu sync.Mutex
 	var lat []time.Duration
 	var total atomic.Int64
+	cpu := startCPU(o.pid)
 	start := time.Now()
 	end := start.Add(o.duration)
 	parallelDo(o.parallel, o.parallel, func(w int) {
@@ -450,6 +526,10 @@ func runSessions(o *options) *result {
 		mu.Unlock()
 	})
 	elapsed := time.Since(start)
+	if o.pid > 0 {
+		time.Sleep(300 * time.Millisecond) // let a forking server reap its sessions' processes
+	}
+	r.CPUSecs = cpu.stop(&e)
 	sortDurations(lat)
 	r.Sessions = len(lat)
 	r.DurationSecs = round2(elapsed.Seconds())
@@ -538,4 +618,28 @@ wait:
 	})
 	r.setErrs(&e)
 	return r
+}
+
+// runTable prints the comparison table of -in; the exit status is 1 if
+// any run in it had errors.
+func runTable(o *options) int {
+	in := os.Stdin
+	if o.in != "-" {
+		f, err := os.Open(o.in)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ftpsbench:", err)
+			return 2
+		}
+		defer f.Close()
+		in = f
+	}
+	t, err := readTable(in)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ftpsbench: table:", err)
+		return 2
+	}
+	if t.write(os.Stdout, o.base) > 0 {
+		return 1
+	}
+	return 0
 }

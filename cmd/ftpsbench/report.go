@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ type result struct {
 	Addr     string `json:"addr"`
 	TLSMax   string `json:"tls_max"`
 	Parallel int    `json:"parallel"`
+	Label    string `json:"label,omitempty"`
 
 	// throughput
 	SizeBytes  int64   `json:"size_bytes,omitempty"`
@@ -30,6 +32,15 @@ type result struct {
 	Resumed    int     `json:"data_resumed,omitempty"`
 	DataConns  int     `json:"data_conns,omitempty"`
 	SessionsOK int     `json:"sessions_ok,omitempty"`
+	DataTLS    string  `json:"data_tls,omitempty"`          // version and cipher suite of a data connection
+	UpCPU      float64 `json:"server_cpu_up_s,omitempty"`   // with -pid: server CPU seconds over the upload phase
+	DownCPU    float64 `json:"server_cpu_down_s,omitempty"` // ... and over the download phase
+
+	// smallfiles (also UpSeconds, DownSecs, UpCPU, DownCPU, Verified)
+	StorFiles  int     `json:"stor_files,omitempty"`
+	RetrFiles  int     `json:"retr_files,omitempty"`
+	StorPerSec float64 `json:"stor_files_per_s,omitempty"`
+	RetrPerSec float64 `json:"retr_files_per_s,omitempty"`
 
 	// sessions
 	DurationSecs float64 `json:"duration_seconds,omitempty"`
@@ -38,6 +49,7 @@ type result struct {
 	P50ms        float64 `json:"p50_ms,omitempty"`
 	P99ms        float64 `json:"p99_ms,omitempty"`
 	Maxms        float64 `json:"max_ms,omitempty"`
+	CPUSecs      float64 `json:"server_cpu_s,omitempty"` // with -pid
 
 	// idle
 	Requested   int     `json:"requested,omitempty"`
@@ -99,14 +111,29 @@ func (r *result) text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "mode=%s addr=%s tls-max=%s parallel=%d\n", r.Mode, r.Addr, r.TLSMax, r.Parallel)
 	switch r.Mode {
-	case "throughput":
+	case "throughput", "tls":
 		fmt.Fprintf(&b, "size=%d bytes x %d sessions (%d ok)\n", r.SizeBytes, r.Parallel, r.SessionsOK)
 		fmt.Fprintf(&b, "up:   %.2f MB/s aggregate (%.3fs)\n", r.UpMBps, r.UpSeconds)
 		fmt.Fprintf(&b, "down: %.2f MB/s aggregate (%.3fs), sha256 verified %d/%d\n", r.DownMBps, r.DownSecs, r.Verified, r.Parallel)
-		fmt.Fprintf(&b, "data TLS resumed %d/%d\n", r.Resumed, r.DataConns)
+		if r.Mode == "throughput" {
+			fmt.Fprintf(&b, "data TLS resumed %d/%d\n", r.Resumed, r.DataConns)
+		}
+		if r.UpCPU > 0 || r.DownCPU > 0 {
+			fmt.Fprintf(&b, "server CPU: %.2fs up, %.2fs down\n", r.UpCPU, r.DownCPU)
+		}
+	case "smallfiles":
+		fmt.Fprintf(&b, "%d-byte files, %d sessions (%d ok)\n", r.SizeBytes, r.Parallel, r.SessionsOK)
+		fmt.Fprintf(&b, "STOR: %d files in %.2fs: %.1f files/s\n", r.StorFiles, r.UpSeconds, r.StorPerSec)
+		fmt.Fprintf(&b, "RETR: %d files in %.2fs: %.1f files/s (sha256 verified)\n", r.RetrFiles, r.DownSecs, r.RetrPerSec)
+		if r.UpCPU > 0 || r.DownCPU > 0 {
+			fmt.Fprintf(&b, "server CPU: %.2fs STOR, %.2fs RETR\n", r.UpCPU, r.DownCPU)
+		}
 	case "sessions":
 		fmt.Fprintf(&b, "%d sessions in %.2fs: %.1f sessions/s, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 			r.Sessions, r.DurationSecs, r.PerSecond, r.P50ms, r.P99ms, r.Maxms)
+		if r.CPUSecs > 0 {
+			fmt.Fprintf(&b, "server CPU: %.2fs\n", r.CPUSecs)
+		}
 	case "idle":
 		fmt.Fprintf(&b, "opened %d/%d sessions from %d source addresses in %.2fs; %d alive after %.1fs hold\n",
 			r.Opened, r.Requested, r.Sources, r.OpenSeconds, r.AliveAfter, r.HoldSecs)
@@ -207,3 +234,8 @@ func descendants(pid int) []int {
 }
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
+
+// describeTLS names a connection's TLS version and cipher suite.
+func describeTLS(st tls.ConnectionState) string {
+	return tls.VersionName(st.Version) + " " + tls.CipherSuiteName(st.CipherSuite)
+}
