@@ -8,6 +8,7 @@
 //	ftpsgw check-config -config FILE    validate, print every problem as file:line: message
 //	ftpsgw hash-password                read a password on stdin, print its argon2id hash
 //	ftpsgw explain -config FILE -user NAME -op OPERATION -path /virtual/path [-from IP]
+//	ftpsgw doctor [flags] ftps://USER@HOST:PORT   check an FTPS endpoint from outside
 //	ftpsgw version
 //
 // SIGHUP re-reads the config file (users, groups, rules, limits, defender,
@@ -45,6 +46,8 @@ const usageText = `usage:
                                        show the policy decision for one operation
   ftpsgw admin sessions|kick ID|bans|unban ADDR|reload|drain|backends [-addr HOST:PORT] [-token-file FILE] [-json]
                                        query or act through the admin API
+  ftpsgw doctor [-ca FILE] [-expect-range A-B] [-scan-passive N] [-no-reuse-check] [-password-file FILE] [-json] [-timeout D] ftps://USER@HOST:PORT
+                                       check an FTPS endpoint from here (password from -password-file or $FTPS_PASSWORD)
   ftpsgw version                       print the version
 `
 
@@ -70,6 +73,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdExplain(args[1:], stdout, stderr)
 	case "admin": // admin_cli.go
 		return cmdAdmin(args[1:], stdout, stderr)
+	case "doctor": // doctor.go
+		return cmdDoctor(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		if len(args) > 1 {
 			return usage(stderr, "version takes no arguments")

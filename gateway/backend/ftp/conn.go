@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
+	"github.com/ftpsgw/ftpsgw/gateway/ftpclient"
 )
 
 const (
@@ -226,9 +227,9 @@ func (l *link) setup() error {
 		return err
 	}
 	if c == 211 {
-		l.feat = parseFeat(msg)
+		l.feat = ftpclient.ParseFeat(msg)
 	}
-	if l.feat.has("UTF8") {
+	if l.feat.Has("UTF8") {
 		if _, _, err := l.cmd("OPTS", "UTF8 ON"); err != nil {
 			return err
 		}
@@ -242,7 +243,7 @@ func (l *link) setup() error {
 // pickList uses MLSD when FEAT offers MLST, else LIST, with -a (dot
 // files too) on servers whose SYST says UNIX.
 func (l *link) pickList() error {
-	if l.feat.has("MLST") || l.feat.has("MLSD") {
+	if l.feat.Has("MLST") || l.feat.Has("MLSD") {
 		l.listCmd = "MLSD"
 		return nil
 	}

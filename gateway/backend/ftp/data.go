@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"strconv"
+
+	"github.com/ftpsgw/ftpsgw/gateway/ftpclient"
 )
 
 // passive asks for a passive data port: EPSV (RFC 2428), or PASV once
@@ -20,7 +22,7 @@ func (l *link) passive() (int, error) {
 		case err != nil:
 			return 0, err
 		case c == 229:
-			return parseEPSV(msg)
+			return ftpclient.ParseEPSV(msg)
 		case c >= 500:
 			l.noEPSV = true
 			l.log.Debug("upstream refused EPSV; using PASV", "code", c)
@@ -32,7 +34,7 @@ func (l *link) passive() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	ip, port, err := parsePASV(msg)
+	ip, port, err := ftpclient.ParsePASV(msg)
 	if err != nil {
 		return 0, err
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
+	"github.com/ftpsgw/ftpsgw/gateway/ftpclient"
 )
 
 // FTP replies say little: vsftpd answers "550 Delete operation failed."
@@ -31,7 +32,7 @@ const (
 // by listing the parent, which finds what exists but cannot be reached
 // (chmod 000). floor is the session's home, above which it never looks.
 func (l *link) look(p, floor string) (entry, state, error) {
-	if !l.feat.has("MLST") {
+	if !l.feat.Has("MLST") {
 		e, st, err := l.sizeOrCwd(p)
 		if err != nil || st != stMissing {
 			return e, st, err
@@ -64,16 +65,16 @@ func (l *link) look(p, floor string) (entry, state, error) {
 func mlstEntry(msg, p string) (entry, state, error) {
 	for _, line := range splitLines(msg) {
 		if len(line) > 1 && line[0] == ' ' {
-			e, err := parseMLSx(line[1:])
+			e, err := ftpclient.ParseMLSx(line[1:])
 			if err != nil {
 				return entry{}, 0, err
 			}
-			e.name = path.Base(p)
-			switch e.kind {
+			e.Name = path.Base(p)
+			switch e.Kind {
 			case kindFile:
 				return e, stFile, nil
 			case kindDir, kindSelf:
-				e.kind = kindDir
+				e.Kind = kindDir
 				return e, stDir, nil
 			}
 			return e, stLocked, nil // a link or a device: not served
@@ -89,14 +90,14 @@ func (l *link) sizeOrCwd(p string) (entry, state, error) {
 		return entry{}, 0, err
 	}
 	if c == 213 {
-		e := entry{name: path.Base(p), kind: kindFile}
-		if e.size, err = parseSize(msg); err != nil {
+		e := entry{Name: path.Base(p), Kind: kindFile}
+		if e.Size, err = ftpclient.ParseSize(msg); err != nil {
 			return entry{}, 0, err
 		}
 		if c, msg, err := l.cmd("MDTM", p); err != nil {
 			return entry{}, 0, err
 		} else if c == 213 {
-			e.mtime, _ = parseTime(msg)
+			e.MTime, _ = ftpclient.ParseTime(msg)
 		}
 		return e, stFile, nil
 	}
@@ -104,7 +105,7 @@ func (l *link) sizeOrCwd(p string) (entry, state, error) {
 		return entry{}, 0, err
 	}
 	if c/100 == 2 {
-		return entry{name: path.Base(p), kind: kindDir}, stDir, nil
+		return entry{Name: path.Base(p), Kind: kindDir}, stDir, nil
 	}
 	return entry{}, stMissing, nil
 }
@@ -115,7 +116,7 @@ func (l *link) lookInParent(p, floor string) (entry, state, error) {
 	dir = path.Clean(dir)
 	var found *entry
 	err := l.list(dir, func(e entry) bool {
-		if e.name == base {
+		if e.Name == base {
 			found = &e
 			return false
 		}

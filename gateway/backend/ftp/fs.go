@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
+	"github.com/ftpsgw/ftpsgw/gateway/ftpclient"
 )
 
 // begin checks a call's context and name before anything reaches the
@@ -54,12 +55,12 @@ func (s *FS) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
 			return fs.ErrNotExist
 		case st == stDenied:
 			return fs.ErrPermission
-		case e.kind != kindFile && e.kind != kindDir:
+		case e.Kind != kindFile && e.Kind != kindDir:
 			return fmt.Errorf("not a file or directory: %w", fs.ErrPermission)
 		}
-		e.name = path.Base(name)
+		e.Name = path.Base(name)
 		if name == "." {
-			e.name = "."
+			e.Name = "."
 		}
 		fi = info(e)
 		return nil
@@ -127,7 +128,7 @@ func (l *link) whyNotRmdir(p, floor string) (error, error) {
 	}
 	empty := true
 	err = l.list(p, func(e entry) bool {
-		empty = e.name == "." || e.name == ".." || e.kind == kindSelf
+		empty = e.Name == "." || e.Name == ".." || e.Kind == kindSelf
 		return empty
 	})
 	if err == nil && !empty {
@@ -170,9 +171,9 @@ func (l *link) rename(src, dst, floor string) error {
 		}
 		_, dstSt, err := l.look(dst, floor)
 		switch {
-		case dstSt == stDir && se.kind == kindFile:
+		case dstSt == stDir && se.Kind == kindFile:
 			return backend.ErrIsDir, err
-		case dstSt == stFile && se.kind == kindDir:
+		case dstSt == stFile && se.Kind == kindDir:
 			return fs.ErrExist, err
 		}
 		return nil, err
@@ -209,10 +210,10 @@ func (s *FS) Caps(string) backend.Caps { return s.caps }
 // learnCaps works out the capabilities on the session's first link.
 func (s *FS) learnCaps(ctx context.Context, l *link) backend.Caps {
 	caps := backend.CapAppend | backend.CapRenameDir
-	if l.feat.has("MFMT") {
+	if l.feat.Has("MFMT") {
 		caps |= backend.CapChtimes
 	}
-	if l.feat.restStream() && l.feat.has("SIZE") && s.o.resumeTruncates(ctx, l, s.home) {
+	if l.feat.RestStream() && l.feat.Has("SIZE") && s.o.resumeTruncates(ctx, l, s.home) {
 		caps |= backend.CapResume
 	}
 	return caps
@@ -236,7 +237,7 @@ func (o *Opener) resumeTruncates(ctx context.Context, l *link, dir string) bool 
 	var size int64 = -1
 	if err == nil {
 		if msg, serr := l.expect(213, "SIZE", name); serr == nil {
-			size, _ = parseSize(msg)
+			size, _ = ftpclient.ParseSize(msg)
 		}
 	}
 	l.cmd("DELE", name)

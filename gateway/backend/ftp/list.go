@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
+	"github.com/ftpsgw/ftpsgw/gateway/ftpclient"
 )
 
 // maxListLine bounds one listing line (a name is at most 255 bytes of
@@ -77,9 +78,9 @@ func (ls *listing) next() (entry, error) {
 		var e entry
 		var perr error
 		if ls.mlsd {
-			e, perr = parseMLSx(text)
+			e, perr = ftpclient.ParseMLSx(text)
 		} else {
-			e, perr = parseList(text, ls.now)
+			e, perr = ftpclient.ParseList(text, ls.now)
 		}
 		if perr == nil {
 			return e, nil
@@ -121,17 +122,17 @@ func (l *link) list(dir string, each func(entry) bool) error {
 // directories with a name that is one valid path element and not the
 // backend's own.
 func visible(e entry) bool {
-	if e.kind != kindFile && e.kind != kindDir {
+	if e.Kind != kindFile && e.Kind != kindDir {
 		return false
 	}
-	return e.name != "." && e.name != ".." && !strings.Contains(e.name, "/") && checkName(e.name) == nil
+	return e.Name != "." && e.Name != ".." && !strings.Contains(e.Name, "/") && checkName(e.Name) == nil
 }
 
 // info converts a listed entry.
 func info(e entry) backend.FileInfo {
-	fi := backend.FileInfo{FName: e.name, FSize: e.size, FModTime: e.mtime, FMode: e.perm}
+	fi := backend.FileInfo{FName: e.Name, FSize: e.Size, FModTime: e.MTime, FMode: e.Perm}
 	switch {
-	case e.kind == kindDir:
+	case e.Kind == kindDir:
 		fi.FSize = 0
 		if fi.FMode == 0 {
 			fi.FMode = 0o755

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
+	"github.com/ftpsgw/ftpsgw/gateway/ftpclient"
 )
 
 // Create implements backend.FS; see the package doc for how each mode
@@ -117,7 +118,7 @@ func errOr(err, alt error) error {
 func (l *link) sizeOf(p, floor string) (int64, error) {
 	msg, err := l.expect(213, "SIZE", p)
 	if err == nil {
-		return parseSize(msg)
+		return ftpclient.ParseSize(msg)
 	}
 	var missing bool
 	err = explain(err, func() (error, error) {

@@ -1,0 +1,20 @@
+// Package ftpclient is the user side of FTP over TLS (RFC 959, RFC 4217,
+// RFC 2428, RFC 3659): a control connection that reads replies with a
+// size bound, upgrades with AUTH TLS (refusing plaintext injected before
+// the handshake), logs in, sets PBSZ and PROT, enters passive mode with
+// EPSV and falls back to PASV, and opens data connections that resume
+// the control connection's TLS session through a shared
+// ClientSessionCache, or deliberately do not (TransferOptions.FreshSession),
+// for probes of servers that must refuse them. It also holds the parsers
+// for the protocol text a server sends (FEAT, EPSV, PASV, SIZE, MDTM, MLSx,
+// LIST).
+//
+// Trust boundary: everything the server sends is untrusted. Replies are
+// bounded to MaxReply bytes, listings to 16 MiB, and every read and write
+// has a deadline; parsers never panic and range-check numbers. Command
+// arguments holding CR, LF or NUL are refused before they are sent.
+//
+// Concurrency: a Conn is used by one goroutine at a time; Close may be
+// called from any goroutine. Lifecycle: Dial, AuthTLS, Login, Prot,
+// transfers, Quit (or Close).
+package ftpclient
