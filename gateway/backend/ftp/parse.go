@@ -16,9 +16,6 @@ var errParse = ftpclient.ErrParse
 // entry is one parsed listing line.
 type entry = ftpclient.Entry
 
-// kind is what a listed entry is.
-type kind = ftpclient.Kind
-
 // The kinds of entries: links and others are left out of listings,
 // kindSelf is MLSD's cdir and pdir.
 const (
