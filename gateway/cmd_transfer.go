@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -90,6 +91,8 @@ func resultFor(err error) TransferResult {
 		return TransferQuota
 	case errors.Is(err, errTooLarge):
 		return TransferTooLarge
+	case errors.Is(err, errVetoed):
+		return TransferVetoed
 	case errors.Is(err, context.Canceled), errors.Is(err, errAborted):
 		return TransferAborted
 	}
@@ -197,6 +200,11 @@ func (s *session) planUpload(verb string, p vpath, offset int64, appendMode bool
 	if need := modeCaps[pl.mode]; !s.fs.Caps(p.name()).Has(need) {
 		return nil, errUnsupported
 	}
+	if s.srv.cfg.Screener != nil && (pl.mode == backend.WriteAppend || pl.mode == backend.WriteAt) {
+		// A screened upload waits under its temporary name; one that
+		// writes into the file in place could not.
+		return nil, errUnsupported
+	}
 	pl.lim = s.policy().Limits(s.ident) // the snapshot authorize used
 	if pl.res, err = s.reserveUpload(p, pl); err != nil {
 		return nil, err
@@ -257,6 +265,9 @@ func (s *session) store(verb string, p vpath, offset int64, appendMode bool) {
 		if err == nil {
 			err = buf.Flush()
 		}
+		if err == nil && s.srv.cfg.Screener != nil {
+			err = s.screen(ctx, x, up, stored.n)
+		}
 		if err == nil {
 			err = up.Commit()
 		}
@@ -272,4 +283,44 @@ func (s *session) store(verb string, p vpath, offset int64, appendMode bool) {
 		}
 		return reply{226, "Transfer complete."}, TransferOK, nil
 	})
+}
+
+// screen asks the Screener whether the upload up, all of whose n bytes are
+// stored, may be published. A refused upload is quarantined (when the
+// verdict names a directory and the storage keeps a host file) or
+// aborted, and screen returns errVetoed.
+func (s *session) screen(ctx context.Context, x *transfer, up backend.Upload, n int64) error {
+	u := ScreenedUpload{SessionID: s.id, User: x.user, Client: s.client, Backend: x.backend,
+		Path: x.path.String(), Size: n}
+	if x.hash != nil {
+		var sum [sha256.Size]byte
+		u.SHA256 = hex.EncodeToString(x.hash.Sum(sum[:0]))
+	}
+	staged, _ := up.(backend.StagedUpload)
+	if staged != nil {
+		u.StagedFile = staged.StagedFile()
+	}
+	v := s.srv.cfg.Screener.Screen(ctx, u)
+	if err := ctx.Err(); err != nil {
+		return err // the transfer was aborted meanwhile; the caller aborts the upload
+	}
+	if v.Publish {
+		return nil
+	}
+	log := s.log.With("path", u.Path, "hook", v.By, "reason", v.Reason, "size", n)
+	switch {
+	case v.Quarantine != "" && staged != nil && u.StagedFile != "":
+		if to, err := staged.Quarantine(v.Quarantine); err != nil {
+			log.Error("upload refused by screening; quarantine failed, file removed", "error", err)
+		} else {
+			log.Warn("upload refused by screening, quarantined", "quarantined_to", to)
+		}
+	default:
+		if err := up.Abort(); err != nil {
+			log.Error("upload refused by screening; removing it failed", "error", err)
+		} else {
+			log.Warn("upload refused by screening, removed")
+		}
+	}
+	return errVetoed
 }

@@ -121,6 +121,7 @@ type Config struct {
 	Notices func() Notices
 
 	Observer    Observer       // nil: NopObserver
+	Screener    Screener       // nil: uploads are published unscreened
 	TransferLog TransferLogger // nil: transfers are logged to Logger
 	Logger      hclog.Logger   // nil: hclog.NewNullLogger()
 }

@@ -34,6 +34,8 @@ var (
 	errProtClear   = errors.New("clear data connection refused")
 	// errTruncated: an upload's TLS stream ended without close_notify.
 	errTruncated = errors.New("data connection closed without tls close_notify")
+	// errVetoed: a screening hook refused an upload; it was not published.
+	errVetoed = errors.New("upload refused by screening")
 	// errRestBeyondEnd: REST named an offset past the end of the file.
 	errRestBeyondEnd = errors.New("restart offset beyond end of file")
 	// errPassiveHeld: the user holds MaxPassivePerClient passive ports from
@@ -103,6 +105,8 @@ func replyFor(err error) reply {
 		return replyQuota
 	case errors.Is(err, errTooLarge):
 		return replyTooLarge
+	case errors.Is(err, errVetoed):
+		return reply{550, "Upload refused by content screening; the file was not stored."}
 	case errors.Is(err, errAborted), errors.Is(err, context.Canceled):
 		return replyAborted
 	case errors.Is(err, errTruncated):

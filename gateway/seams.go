@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/tls"
 	"net"
 	"net/netip"
@@ -190,7 +191,44 @@ const (
 	TransferFailed   TransferResult = "failed"
 	TransferTooLarge TransferResult = "too_large"
 	TransferQuota    TransferResult = "quota"
+	// TransferVetoed: the upload arrived whole, and a screening hook
+	// refused to have it published.
+	TransferVetoed TransferResult = "vetoed"
 )
+
+// A Screener decides, before an upload is published, whether it may be:
+// the veto hooks. Screen runs once all of the upload's bytes are stored
+// under the backend's temporary name, in the transfer goroutine, and may
+// take as long as the hooks' timeouts allow; ctx ends with the transfer
+// (ABOR, a kicked or closed session). Only whole-file uploads are
+// screened: with a Screener set, APPE and REST+STOR are refused.
+type Screener interface {
+	Screen(ctx context.Context, u ScreenedUpload) ScreenVerdict
+}
+
+// ScreenedUpload is what a screening hook is told of an upload.
+type ScreenedUpload struct {
+	SessionID string
+	User      string
+	Client    netip.Addr
+	Backend   string
+	Path      string // virtual path of the final name
+	Size      int64
+	SHA256    string // "" for ASCII uploads
+	// StagedFile is the host path of the bytes, for storage that keeps
+	// them in a local file until publication (backend.StagedUpload);
+	// "" for remote storage.
+	StagedFile string
+}
+
+// ScreenVerdict is a Screener's answer.
+type ScreenVerdict struct {
+	Publish bool
+	// Quarantine, for a refused upload with a StagedFile, is the host
+	// directory to move it into; "" removes it.
+	Quarantine string
+	By, Reason string // the hook that refused and why, for the log
+}
 
 // TransferRecord describes one finished transfer.
 type TransferRecord struct {

@@ -38,7 +38,8 @@ var (
 		string(gateway.UnboundOtherUser), string(gateway.UnboundOtherAddress))
 	directions     = setOf(string(gateway.Upload), string(gateway.Download))
 	transferResult = setOf(string(gateway.TransferOK), string(gateway.TransferAborted),
-		string(gateway.TransferFailed), string(gateway.TransferTooLarge), string(gateway.TransferQuota))
+		string(gateway.TransferFailed), string(gateway.TransferTooLarge), string(gateway.TransferQuota),
+		string(gateway.TransferVetoed))
 	// operations are the permission names, the operations an ACL can
 	// deny; policy owns their spelling.
 	operations = setOf(policy.PermNames()...)

@@ -61,12 +61,37 @@ ADMIN
   url         = "http://10.1.2.3/x"
   secret_file = "DIR/hook.secret"
 }`, ":18: hook \"h\": url \"http://10.1.2.3/x\": want https://"},
-		{"hook veto", ``, `hook "h" {
-  events      = ["upload"]
+		{"hook veto without upload", ``, `hook "h" {
+  events      = ["download"]
   url         = "https://scan.example/x"
   secret_file = "DIR/hook.secret"
   veto        = true
-}`, ":20: hook \"h\": veto is not supported"},
+}`, ":20: hook \"h\": veto screens uploads; add \"upload\" to its events"},
+		{"hook quarantine without veto", ``, `hook "h" {
+  events         = ["upload"]
+  url            = "https://scan.example/x"
+  secret_file    = "DIR/hook.secret"
+  quarantine_dir = "DIR"
+}`, ":20: hook \"h\": quarantine_dir is only used with veto = true"},
+		{"hook quarantine relative", ``, `hook "h" {
+  events         = ["upload"]
+  command        = ["/bin/true"]
+  veto           = true
+  quarantine_dir = "quarantine"
+}`, ":20: hook \"h\": quarantine_dir \"quarantine\" must be an absolute path"},
+		{"hook quarantine missing", ``, `hook "h" {
+  events         = ["upload"]
+  command        = ["/bin/true"]
+  veto           = true
+  quarantine_dir = "DIR/nope"
+}`, ":20: hook \"h\": quarantine_dir \"DIR/nope\" is not a directory"},
+		{"hook veto ok", ``, `hook "h" {
+  events         = ["upload", "delete"]
+  url            = "https://scan.example/x"
+  secret_file    = "DIR/hook.secret"
+  veto           = true
+  quarantine_dir = "DIR"
+}`, ""},
 		{"hook event", ``, `hook "h" {
   events      = ["uplaod"]
   url         = "https://scan.example/x"

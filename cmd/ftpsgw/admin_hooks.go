@@ -1,10 +1,11 @@
 package main
 
 // admin_hooks.go: hook "NAME" blocks and the observer that feeds them.
-// Every event is delivered, by HTTP post or by a command; veto is refused
-// by check-config.
+// Every event is delivered, by HTTP post or by a command; veto hooks also
+// screen uploads before they are published (hookScreener).
 
 import (
+	"context"
 	"net/netip"
 	"net/url"
 	"os"
@@ -28,6 +29,7 @@ type hookBlock struct {
 	SecretFile string    `hcl:"secret_file,optional"`
 	Timeout    string    `hcl:"timeout,optional"`
 	Veto       bool      `hcl:"veto,optional"`
+	Quarantine string    `hcl:"quarantine_dir,optional"`
 	Range      hcl.Range `hcl:",def_range"`
 }
 
@@ -43,10 +45,8 @@ func (c *converter) hookBlocks(bs []hookBlock) {
 				c.probs.add(c.loc.elem(r, "events", i), "hook %q: unknown event %q (want one of %s)", b.Name, e, strings.Join(hookEvents, ", "))
 			}
 		}
-		if b.Veto {
-			c.probs.add(c.loc.attr(r, "veto"), "hook %q: veto is not supported by this build yet (uploads would be published unscanned)", b.Name)
-		}
-		h.URL, h.Command = b.URL, b.Command
+		c.hookVeto(b)
+		h.URL, h.Command, h.Veto, h.Quarantine = b.URL, b.Command, b.Veto, b.Quarantine
 		h.Timeout = c.dur(r, "timeout", b.Timeout, 0)
 		switch {
 		case b.URL == "" && len(b.Command) == 0:
@@ -94,6 +94,31 @@ func (c *converter) hookCommand(b hookBlock) {
 	}
 }
 
+// hookVeto checks veto and quarantine_dir: a veto hook screens uploads,
+// so it must ask for them; the quarantine is an absolute directory of
+// this host that only a veto hook uses.
+func (c *converter) hookVeto(b hookBlock) {
+	if b.Veto && !slices.Contains(b.Events, "upload") {
+		c.probs.add(c.loc.attr(b.Range, "veto"), "hook %q: veto screens uploads; add \"upload\" to its events", b.Name)
+	}
+	if b.Quarantine == "" {
+		return
+	}
+	r := c.loc.attr(b.Range, "quarantine_dir")
+	switch {
+	case !b.Veto:
+		c.probs.add(r, "hook %q: quarantine_dir is only used with veto = true", b.Name)
+	case !filepath.IsAbs(b.Quarantine):
+		c.probs.add(r, "hook %q: quarantine_dir %q must be an absolute path", b.Name, b.Quarantine)
+	case !c.skipFiles:
+		if fi, err := os.Stat(b.Quarantine); err != nil || !fi.IsDir() {
+			c.probs.add(r, "hook %q: quarantine_dir %q is not a directory", b.Name, b.Quarantine)
+		} else if fi.Mode().Perm()&0o002 != 0 {
+			c.probs.warn(r, "hook %q: quarantine_dir %q is writable by every user (mode %v); refused uploads land there", b.Name, b.Quarantine, fi.Mode().Perm())
+		}
+	}
+}
+
 func loopbackHost(h string) bool {
 	if h == "localhost" {
 		return true
@@ -134,6 +159,25 @@ func (o hookObserver) Changed(rec gateway.ChangeRecord) {
 func (o hookObserver) Banned(client netip.Addr) {
 	o.Observer.Banned(client)
 	o.d.Emit(hooks.Event{Event: "ban", Time: time.Now(), Client: client.String(), Result: "banned"})
+}
+
+// hookScreener puts the veto hooks in front of every upload's publication.
+type hookScreener struct{ d *hooks.Dispatcher }
+
+func (h hookScreener) Screen(ctx context.Context, u gateway.ScreenedUpload) gateway.ScreenVerdict {
+	v := h.d.Screen(ctx, hooks.Event{Time: time.Now(), Session: u.SessionID, User: u.User,
+		Client: u.Client.String(), Backend: u.Backend, Path: u.Path, Size: u.Size, SHA256: u.SHA256,
+		StagedFile: u.StagedFile})
+	return gateway.ScreenVerdict{Publish: v.Publish, Quarantine: v.Quarantine, By: v.Hook, Reason: v.Reason}
+}
+
+// screener is the gateway's Screener: the veto hooks, or nil without any.
+// withHooks must have run.
+func (d *daemon) screener() gateway.Screener {
+	if !d.ops.hooks.Screens() {
+		return nil
+	}
+	return hookScreener{d.ops.hooks}
 }
 
 // withHooks starts the hook dispatcher and wraps obs when hooks are set.

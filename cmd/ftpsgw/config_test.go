@@ -486,7 +486,11 @@ func exampleCopy(t *testing.T, dir, name string) string {
 	for _, m := range examplePath.FindAllStringSubmatch(string(src), -1) {
 		p := m[1]
 		if !strings.HasPrefix(p, "/etc/") {
-			if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755); err != nil {
+			mk, mode := filepath.Dir(p), os.FileMode(0o755)
+			if strings.Contains(filepath.Base(p), "quarantine") {
+				mk, mode = p, 0o700 // a directory the config names, that must exist
+			}
+			if err := os.MkdirAll(filepath.Join(dir, mk), mode); err != nil {
 				t.Fatal(err)
 			}
 			continue

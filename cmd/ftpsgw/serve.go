@@ -129,6 +129,7 @@ func (d *daemon) start(ctx context.Context, s *settings) error {
 	gc.Bandwidth = policy.NewBandwidth()
 	gc.Quotas = policy.NewQuotas()
 	gc.Observer = d.withHooks(s, d.metrics) // hook events (admin_hooks.go)
+	gc.Screener = d.screener()              // veto hooks (admin_hooks.go)
 	gc.TransferLog = d.xfer
 	gc.Logger = d.log.Named("gateway")
 	if len(gc.TrustedProxies) > 0 {

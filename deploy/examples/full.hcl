@@ -90,6 +90,14 @@ hook "audit" {
   command = ["/bin/true"]                     # absolute path, no shell; the event JSON on stdin
 }
 
+hook "scanner" {
+  events         = ["upload"]
+  command        = ["/bin/true"]              # exit 0 publishes the upload
+  timeout        = "30s"
+  veto           = true                       # default false: screen uploads before publication
+  quarantine_dir = "/var/lib/ftpsgw/quarantine" # default "": refused uploads are removed
+}
+
 metrics {
   listen                   = "127.0.0.1:9121" # default; "" turns the listener off
   per_user                 = false            # default

@@ -139,6 +139,21 @@ type Upload interface {
 	Abort() error
 }
 
+// A StagedUpload keeps its bytes in a file of this host until Commit (the
+// local backend's temporary file), where a screening hook can read them
+// before the upload is published. Remote storage does not implement it.
+type StagedUpload interface {
+	Upload
+	// StagedFile is the absolute host path of the temporary file, or ""
+	// when the upload writes in place (WriteAppend, WriteAt).
+	StagedFile() string
+	// Quarantine ends the upload in place of Commit or Abort: it moves the
+	// temporary file into the host directory dir, under a new name that
+	// no earlier quarantined file has, and returns that name's path. On
+	// error the temporary file is removed as by Abort.
+	Quarantine(dir string) (string, error)
+}
+
 // Caps is the set of optional operations a backend's storage supports.
 // The gateway consults it before it opens a data connection or touches the
 // backend, and answers one consistent reply for what is missing (see

@@ -34,7 +34,10 @@ type Event struct {
 	To      string    `json:"to,omitempty"` // rename: the new path
 	Size    int64     `json:"size,omitempty"`
 	SHA256  string    `json:"sha256,omitempty"`
-	Result  string    `json:"result"`
+	Result  string    `json:"result"` // "pending" for a veto hook's question
+	// StagedFile, in a veto hook's upload event, is the host path where
+	// the upload's bytes wait (local storage only).
+	StagedFile string `json:"staged_file,omitempty"`
 }
 
 // Hook is one hook block: it posts to URL, or runs Command.
@@ -49,6 +52,13 @@ type Hook struct {
 	// delivery, anything else is retried like a failed post.
 	Command []string
 	Timeout time.Duration // per attempt; 0: 10s
+	// Veto makes the hook screen uploads: it is asked once, synchronously,
+	// before each upload is published (Screen), and gets no asynchronous
+	// upload events. Its other events are delivered as usual.
+	Veto bool
+	// Quarantine is the host directory a refused upload is moved into;
+	// "" removes it.
+	Quarantine string
 }
 
 // Defaults of delivery.
@@ -106,7 +116,7 @@ func (d *Dispatcher) Emit(e Event) {
 		return
 	}
 	for _, w := range d.hooks {
-		if !slices.Contains(w.h.Events, e.Event) {
+		if !slices.Contains(w.h.Events, e.Event) || w.h.Veto && e.Event == "upload" {
 			continue
 		}
 		select {
@@ -116,6 +126,49 @@ func (d *Dispatcher) Emit(e Event) {
 			d.log.Warn("hook queue full, event dropped", "hook", w.h.Name, "event", e.Event)
 		}
 	}
+}
+
+// Screens reports whether any hook screens uploads.
+func (d *Dispatcher) Screens() bool {
+	if d == nil {
+		return false
+	}
+	for _, w := range d.hooks {
+		if w.h.Veto {
+			return true
+		}
+	}
+	return false
+}
+
+// Verdict is the answer of the veto hooks to one upload.
+type Verdict struct {
+	Publish    bool
+	Hook       string // the hook that refused
+	Reason     string // why: its status, exit status or timeout
+	Quarantine string // the refusing hook's quarantine directory
+}
+
+// Screen asks every veto hook, in order, whether the upload e may be
+// published: a 2xx answer (or exit status 0) from each publishes it. Each
+// is asked once, within its timeout; any other answer, a timeout or a
+// failure to ask refuses it, and the first refusal ends the round. e is
+// sent with the result "pending".
+func (d *Dispatcher) Screen(ctx context.Context, e Event) Verdict {
+	e.Version, e.Event, e.Result = SchemaVersion, "upload", "pending"
+	body, err := json.Marshal(e)
+	for _, w := range d.hooks {
+		if !w.h.Veto {
+			continue
+		}
+		if err == nil {
+			err = w.send(ctx, body)
+		}
+		if err != nil {
+			return Verdict{Hook: w.h.Name, Reason: err.Error(), Quarantine: w.h.Quarantine}
+		}
+	}
+	return Verdict{Publish: true}
 }
 
 // Close stops delivery; queued events not yet sent are dropped.

@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -101,5 +102,70 @@ env >> "$1.env"
 	}
 	if d.Dropped() != 0 {
 		t.Errorf("dropped %d", d.Dropped())
+	}
+}
+
+// TestScreen: veto hooks are asked in order, once each and synchronously,
+// with the result "pending"; the first refusal (a non-2xx status, or a
+// failure to ask) ends the round with that hook's quarantine; a veto hook
+// gets no asynchronous upload event, but its other events still arrive.
+func TestScreen(t *testing.T) {
+	var first, second, async atomic.Int32
+	status := atomic.Int32{}
+	status.Store(200)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var e Event
+		json.NewDecoder(r.Body).Decode(&e)
+		switch {
+		case r.URL.Path == "/first" && e.Result == "pending":
+			first.Add(1)
+			w.WriteHeader(int(status.Load()))
+		case r.URL.Path == "/second" && e.Result == "pending":
+			second.Add(1)
+		default:
+			async.Add(1)
+		}
+	}))
+	defer srv.Close()
+	d := New([]Hook{
+		{Name: "plain", Events: []string{"upload"}, URL: srv.URL + "/async"},
+		{Name: "first", Events: []string{"upload", "delete"}, URL: srv.URL + "/first", Veto: true, Quarantine: "/q1"},
+		{Name: "second", Events: []string{"upload"}, URL: srv.URL + "/second", Veto: true},
+	}, nil)
+	defer d.Close()
+	if !d.Screens() {
+		t.Fatal("Screens() = false with veto hooks")
+	}
+	if v := d.Screen(context.Background(), Event{Path: "/a"}); !v.Publish || first.Load() != 1 || second.Load() != 1 {
+		t.Fatalf("accepted round: %+v, asked %d/%d", v, first.Load(), second.Load())
+	}
+	status.Store(406)
+	v := d.Screen(context.Background(), Event{Path: "/b"})
+	if v.Publish || v.Hook != "first" || v.Quarantine != "/q1" || !strings.Contains(v.Reason, "406") || second.Load() != 1 {
+		t.Fatalf("refused round: %+v, second asked %d times", v, second.Load())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if v := d.Screen(ctx, Event{Path: "/c"}); v.Publish {
+		t.Fatal("a round that could not ask published")
+	}
+	// Asynchronous events: the plain hook's upload and the veto hook's
+	// delete; not the veto hooks' uploads.
+	d.Emit(Event{Event: "upload"})
+	d.Emit(Event{Event: "delete"})
+	for i := 0; async.Load() < 2; i++ {
+		if i > 200 {
+			t.Fatalf("%d asynchronous deliveries, want 2", async.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if async.Load() != 2 || first.Load() != 2 || second.Load() != 1 {
+		t.Errorf("async %d, first %d, second %d; want 2, 2, 1", async.Load(), first.Load(), second.Load())
+	}
+	plain := New([]Hook{{Name: "plain", Events: []string{"upload"}, URL: srv.URL}}, nil)
+	defer plain.Close()
+	if plain.Screens() {
+		t.Error("Screens() = true without a veto hook")
 	}
 }
