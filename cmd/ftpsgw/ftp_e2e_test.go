@@ -338,11 +338,33 @@ func TestFTPThroughput(t *testing.T) {
 				return float64(size) / time.Since(start).Seconds() / 1e6
 			}
 			var upGW, upDirect, downGW, downDirect []float64
-			for range 3 {
-				upGW = append(upGW, run(append(gw, "-T", src, "ftp://"+g.ctl+"/bench.bin")...))
-				upDirect = append(upDirect, run(append(direct, "-T", src, "ftp://"+srv.Addr+"/direct.bin")...))
-				downGW = append(downGW, run(append(gw, "-o", "/dev/null", "ftp://"+g.ctl+"/bench.bin")...))
-				downDirect = append(downDirect, run(append(direct, "-o", "/dev/null", "ftp://"+srv.Addr+"/direct.bin")...))
+			// Each round alternates which path goes first, and the uploads'
+			// dirty pages are written back (sync) before the downloads, so
+			// neither download competes with the other path's writeback.
+			for round := range 3 {
+				ups := []func(){
+					func() { upGW = append(upGW, run(append(gw, "-T", src, "ftp://"+g.ctl+"/bench.bin")...)) },
+					func() {
+						upDirect = append(upDirect, run(append(direct, "-T", src, "ftp://"+srv.Addr+"/direct.bin")...))
+					},
+				}
+				downs := []func(){
+					func() { downGW = append(downGW, run(append(gw, "-o", "/dev/null", "ftp://"+g.ctl+"/bench.bin")...)) },
+					func() {
+						downDirect = append(downDirect, run(append(direct, "-o", "/dev/null", "ftp://"+srv.Addr+"/direct.bin")...))
+					},
+				}
+				if round%2 == 1 {
+					slices.Reverse(ups)
+					slices.Reverse(downs)
+				}
+				for _, f := range ups {
+					f()
+				}
+				syscall.Sync()
+				for _, f := range downs {
+					f()
+				}
 			}
 			t.Logf("%d MiB, upstream tls %s, median MB/s: upload gateway %.0f vs direct %.0f (%.2fx); download gateway %.0f vs direct %.0f (%.2fx); runs up %v/%v down %v/%v",
 				size>>20, mode, medianRate(upGW), medianRate(upDirect), medianRate(upGW)/medianRate(upDirect),
