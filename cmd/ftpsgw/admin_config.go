@@ -28,8 +28,10 @@ type adminBlock struct {
 	TLSKeyFile  string `hcl:"tls_key_file,optional"`
 	// ClientCAFile: client certificates it verifies authenticate as the
 	// token does (mutual TLS).
-	ClientCAFile string    `hcl:"client_ca_file,optional"`
-	Range        hcl.Range `hcl:",def_range"`
+	ClientCAFile string `hcl:"client_ca_file,optional"`
+	// Pprof serves runtime profiles under /debug/pprof/, authenticated.
+	Pprof bool      `hcl:"pprof,optional"`
+	Range hcl.Range `hcl:",def_range"`
 }
 
 // adminSettings is the admin block converted; Listen "" is off.
@@ -39,6 +41,7 @@ type adminSettings struct {
 	TLSCertFile  string
 	TLSKeyFile   string
 	ClientCAFile string // mutual TLS; "" off
+	Pprof        bool   // /debug/pprof/ (admin.Handler.EnableProfiling)
 }
 
 func (c *converter) adminBlock(b *adminBlock) {
@@ -46,7 +49,7 @@ func (c *converter) adminBlock(b *adminBlock) {
 		return
 	}
 	r := b.Range
-	a := adminSettings{Listen: b.Listen, TLSCertFile: b.TLSCertFile, TLSKeyFile: b.TLSKeyFile, ClientCAFile: b.ClientCAFile}
+	a := adminSettings{Listen: b.Listen, TLSCertFile: b.TLSCertFile, TLSKeyFile: b.TLSKeyFile, ClientCAFile: b.ClientCAFile, Pprof: b.Pprof}
 	if a.Listen == "" {
 		c.probs.add(r, `admin: listen is required (such as "127.0.0.1:9122")`)
 	} else if err := checkListen(a.Listen); err != nil {

@@ -43,6 +43,7 @@ metrics {
 admin {
   listen     = "127.0.0.1:%[4]s"
   token_file = "%[5]s/admin.token"
+  pprof      = true
 }
 defender {
   max_failures = 2
@@ -328,6 +329,14 @@ func TestAdminBansAndAuth(t *testing.T) {
 	}
 	if strings.Contains(string(body), adminTestToken) {
 		t.Error("a token reached a response")
+	}
+	// pprof = true: profiles behind the same token.
+	if code, _ := apiDo(t, "GET", base+"/debug/pprof/goroutine?debug=1", ""); code != 401 {
+		t.Errorf("profile without token: %d, want 401", code)
+	}
+	if code, body := apiDo(t, "GET", base+"/debug/pprof/goroutine?debug=1", adminTestToken); code != 200 ||
+		!strings.Contains(string(body), "goroutine profile:") {
+		t.Errorf("goroutine profile: %d %.100s", code, body)
 	}
 }
 

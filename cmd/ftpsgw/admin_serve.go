@@ -95,6 +95,9 @@ func (d *daemon) startAdmin(s *settings) error {
 	if a.ClientCAFile != "" {
 		h.TrustClientCertificates()
 	}
+	if a.Pprof {
+		h.EnableProfiling()
+	}
 	d.ops.ln = ln
 	d.ops.srv = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10}

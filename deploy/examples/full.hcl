@@ -76,6 +76,7 @@ active {
 admin {                                  # default: no admin listener
   listen       = "127.0.0.1:9122"        # non-loopback only with tls_cert_file and tls_key_file
   token_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" # or token_file
+  pprof        = false                   # default; true: /debug/pprof/ behind the token
 }
 
 hook "ingest" {                          # default: none; any number

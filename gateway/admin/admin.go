@@ -129,38 +129,42 @@ func (h *Handler) tokenOK(tok string) bool {
 	return subtle.ConstantTimeCompare(d[:], h.digest[:]) == 1
 }
 
-func (h *Handler) routes() {
-	type m = map[string]http.HandlerFunc
-	api := func(pattern string, methods m) {
-		allow := make([]string, 0, len(methods))
-		for k := range methods {
-			allow = append(allow, k)
-		}
-		slices.Sort(allow)
-		h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			// Authentication first: without the token, nothing about the
-			// API (not even which methods exist) is revealed.
-			if !h.authOK(r) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="ftpsgw"`)
-				writeErr(w, http.StatusUnauthorized, "unauthorized")
-				return
-			}
-			fn, ok := methods[r.Method]
-			if !ok {
-				w.Header().Set("Allow", strings.Join(allow, ", "))
-				writeErr(w, http.StatusMethodNotAllowed, "method not allowed")
-				return
-			}
-			fn(w, r)
-		})
+// methods maps an HTTP method to its handler on one route.
+type methods = map[string]http.HandlerFunc
+
+// api serves pattern behind authentication, with one handler per method.
+func (h *Handler) api(pattern string, ms methods) {
+	allow := make([]string, 0, len(ms))
+	for k := range ms {
+		allow = append(allow, k)
 	}
-	api("/api/v1/sessions", m{"GET": h.getSessions})
-	api("/api/v1/sessions/{id}", m{"DELETE": h.deleteSession})
-	api("/api/v1/bans", m{"GET": h.getBans})
-	api("/api/v1/bans/{addr}", m{"DELETE": h.deleteBan})
-	api("/api/v1/reload", m{"POST": h.postReload})
-	api("/api/v1/drain", m{"POST": h.postDrain})
-	api("/api/v1/backends", m{"GET": h.getBackends})
+	slices.Sort(allow)
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		// Authentication first: without the token, nothing about the
+		// API (not even which methods exist) is revealed.
+		if !h.authOK(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ftpsgw"`)
+			writeErr(w, http.StatusUnauthorized, "unauthorized")
+			return
+		}
+		fn, ok := ms[r.Method]
+		if !ok {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeErr(w, http.StatusMethodNotAllowed, "method not allowed")
+			return
+		}
+		fn(w, r)
+	})
+}
+
+func (h *Handler) routes() {
+	h.api("/api/v1/sessions", methods{"GET": h.getSessions})
+	h.api("/api/v1/sessions/{id}", methods{"DELETE": h.deleteSession})
+	h.api("/api/v1/bans", methods{"GET": h.getBans})
+	h.api("/api/v1/bans/{addr}", methods{"DELETE": h.deleteBan})
+	h.api("/api/v1/reload", methods{"POST": h.postReload})
+	h.api("/api/v1/drain", methods{"POST": h.postDrain})
+	h.api("/api/v1/backends", methods{"GET": h.getBackends})
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if !h.authOK(r) {
 			writeErr(w, http.StatusUnauthorized, "unauthorized")
@@ -210,6 +214,9 @@ func (s *statusWriter) WriteHeader(code int) {
 	s.code = code
 	s.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection's deadlines.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
