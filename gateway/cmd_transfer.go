@@ -40,7 +40,15 @@ func (s *session) cmdRETR(req request) {
 	}
 	user, rate := s.ident.User, s.policy().Limits(s.ident).DownloadRate
 	preface := "Opening data connection for " + p.String() + " (" + strconv.FormatInt(fi.Size(), 10) + " bytes)."
+	var known *hashEntry
+	if offset == 0 && !ascii {
+		// A file whose hash is cached and unchanged is not hashed again.
+		known = s.knownHash(p, fi)
+	}
 	s.startTransfer("RETR", p, Download, preface, func(ctx context.Context, x *transfer, data net.Conn) (reply, TransferResult, error) {
+		if known != nil {
+			x.hash, x.known = nil, known
+		}
 		rc, err := s.fs.Open(ctx, p.name(), offset)
 		if err != nil {
 			return replyFor(err), TransferFailed, err

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/rand"
@@ -469,4 +470,41 @@ func (c *hashCache) has(k hashKey) bool {
 	defer c.mu.Unlock()
 	_, ok := c.idx[k]
 	return ok
+}
+
+// TestKnownDownloadNotHashedAgain: a whole-file download of a file whose
+// hash is cached and unchanged is sent without hashing, and its record
+// carries the cached sum (a planted wrong sum shows it was not computed);
+// once the file changes behind the gateway the cache no longer matches,
+// and the download is hashed again.
+func TestKnownDownloadNotHashedAgain(t *testing.T) {
+	e, obs := newHashEnv(t)
+	c := e.dial()
+	c.login("alice", alicePW)
+	data := randBytes(64 << 10)
+	c.put("k.bin", data)
+	key := hashKey{user: "alice", backend: "files", home: "/alice", path: "/k.bin"}
+	fi, err := os.Stat(filepath.Join(e.root, "alice", "k.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	planted := sha256.Sum256([]byte("not the file"))
+	e.srv.hashes.cache.put(key, fi, planted)
+	if got := c.get("k.bin"); !bytes.Equal(got, data) {
+		t.Fatal("RETR sent other bytes")
+	}
+	changed := randBytes(70 << 10)
+	os.WriteFile(filepath.Join(e.root, "alice", "k.bin"), changed, 0o644)
+	if got := c.get("k.bin"); !bytes.Equal(got, changed) {
+		t.Fatal("RETR after the change sent other bytes")
+	}
+	waitFor(t, func() bool { obs.mu.Lock(); defer obs.mu.Unlock(); return len(obs.recs) == 3 })
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if got := obs.recs[1].SHA256; got != hex.EncodeToString(planted[:]) {
+		t.Errorf("download of a known file recorded %q, want the cached sum (it was hashed again)", got)
+	}
+	if got := obs.recs[2].SHA256; got != sha256Hex(changed) {
+		t.Errorf("download after a change recorded %q, want the new file's sum", got)
+	}
 }

@@ -164,6 +164,12 @@ func (s *session) forgetHash(p vpath) { s.srv.hashes.cache.forget(s.hashKeyFor(p
 //   - any other upload drops the entry: APPE and REST+STOR change the file
 //     in place, even when they fail.
 func (s *session) settleHash(x *transfer, start time.Time, result TransferResult) {
+	if x.dir == Download && x.known != nil {
+		if result == TransferOK {
+			s.settleKnown(x)
+		}
+		return
+	}
 	if x.dir == "" || (x.dir == Download && (x.hash == nil || result != TransferOK)) {
 		return
 	}
@@ -204,6 +210,32 @@ func (s *session) settleHash(x *transfer, start time.Time, result TransferResult
 	case x.dir == Upload || fi.ModTime().Before(start.Add(-time.Second)):
 		s.srv.hashes.cache.put(x.key, fi, sum)
 	}
+}
+
+// knownHash returns the cached entry for a whole-file binary download of
+// p, whose Stat at RETR was fi, or nil.
+func (s *session) knownHash(p vpath, fi fs.FileInfo) *hashEntry {
+	k := s.hashKeyFor(p)
+	sum, ok := s.srv.hashes.cache.get(k, fi)
+	if !ok {
+		return nil
+	}
+	return &hashEntry{key: k, size: fi.Size(), mtime: fi.ModTime(), sum: sum}
+}
+
+// settleKnown records the known sum of a complete download that was sent
+// unhashed, if it moved the whole file and a Stat shows the file unchanged
+// since the entry was checked at RETR; otherwise the record carries no
+// hash, since the bytes sent were not hashed.
+func (s *session) settleKnown(x *transfer) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.OpTimeout)
+	fi, err := x.fs.Stat(ctx, x.path.name())
+	cancel()
+	k := x.known
+	if err != nil || fi.Size() != k.size || !fi.ModTime().Equal(k.mtime) || x.bytes.Load() != k.size {
+		return
+	}
+	x.digest = transferDigest{sha256: hex.EncodeToString(k.sum[:])}
 }
 
 // transferDigest is what a transfer's record says about its bytes' hash:

@@ -44,6 +44,10 @@ type transfer struct {
 	fs     backend.FS
 	key    hashKey
 	digest transferDigest
+	// known, for a whole-file binary download the hash cache already
+	// knows, is that entry: the file is sent unhashed, and settleHash
+	// records the known sum if the file is still the one it describes.
+	known *hashEntry
 
 	// quota, set for uploads, is the upload's reservation: fn grows and
 	// commits or aborts it, and runTransfer releases it whatever happened
