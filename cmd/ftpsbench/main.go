@@ -71,6 +71,7 @@ type options struct {
 	tlsConfig        *tls.Config
 	label            string
 	pwd              bool
+	users            int // sessions: log in as -user N different names
 	certFile         string
 	keyFile          string
 	in, base         string
@@ -140,6 +141,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.pid, "pid", 0, "server PID whose CPU time (all modes) and RSS/PSS (idle), with child processes, to report")
 	fs.StringVar(&o.label, "label", "", "a label copied into the result, for -mode table: server/test/round")
 	fs.BoolVar(&o.pwd, "pwd", false, "sessions: send PWD after logging in")
+	fs.IntVar(&o.users, "users", 1, "sessions: above 1, log in as USER0 .. USER(N-1) in turn (all with the one password), so a server's per-user login cache rarely hits")
 	verify := fs.Bool("verify", true, "sha256-check every download (false: only count the bytes, so the client spends less CPU)")
 	fs.StringVar(&o.certFile, "cert", "", "tlsserve: PEM certificate (chain) file")
 	fs.StringVar(&o.keyFile, "key", "", "tlsserve: PEM private key file")
@@ -471,13 +473,13 @@ func parallelDo(n, width int, fn func(i int)) {
 
 // ---- sessions ----
 
-// oneSession is connect, AUTH TLS, USER/PASS, QUIT.
-func oneSession(o *options, src net.IP) error {
+// oneSession is connect, AUTH TLS, USER/PASS, QUIT, as user.
+func oneSession(o *options, src net.IP, user string) error {
 	c, err := dialTLS(o, src)
 	if err != nil {
 		return err
 	}
-	if _, err := c.cmd("USER "+o.user, 3); err != nil {
+	if _, err := c.cmd("USER "+user, 3); err != nil {
 		c.abort()
 		return err
 	}
@@ -496,6 +498,9 @@ func oneSession(o *options, src net.IP) error {
 
 func runSessions(o *options) *result {
 	r := newResult(o)
+	if o.users > 1 {
+		r.Users = o.users
+	}
 	var e errs
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -507,11 +512,16 @@ func runSessions(o *options) *result {
 		var mine []time.Duration
 		var mineErr []error
 		for k := 0; time.Now().Before(end) && !stopping.Load(); k++ {
-			if total.Add(1) > maxSessions {
+			n := total.Add(1)
+			if n > maxSessions {
 				break
 			}
+			user := o.user
+			if o.users > 1 {
+				user += strconv.FormatInt((n-1)%int64(o.users), 10)
+			}
 			t0 := time.Now()
-			if err := oneSession(o, o.sourceIP(w+k*o.parallel)); err != nil {
+			if err := oneSession(o, o.sourceIP(w+k*o.parallel), user); err != nil {
 				mineErr = append(mineErr, err)
 				time.Sleep(10 * time.Millisecond) // no hot loop against a refusing server
 				continue

@@ -20,6 +20,7 @@ type result struct {
 	Addr     string `json:"addr"`
 	TLSMax   string `json:"tls_max"`
 	Parallel int    `json:"parallel"`
+	Users    int    `json:"users,omitempty"` // sessions: distinct user names, when above 1
 	Label    string `json:"label,omitempty"`
 
 	// throughput

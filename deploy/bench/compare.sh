@@ -18,6 +18,10 @@
 #   BENCH_MULTI_SIZE [64MiB]     their file size
 #   BENCH_DURATION [10s]         session-rate and small-file run time
 #   BENCH_SESSIONS_PARALLEL [16] session-rate workers
+#   BENCH_MANY_USERS [1000]      the session-rate test is also run with this many
+#                                user names in turn (ftpsgw and pure-ftpd only: vsftpd
+#                                would need that many Unix users), so that ftpsgw's
+#                                30 s verified-password cache rarely hits; 0 skips it
 #   BENCH_SMALL_PARALLEL [4]     small-file sessions
 #   BENCH_SMALL_SIZE [4KiB]      small file size
 #   BENCH_ROUNDS [3]             rounds; the server order rotates every round
@@ -51,6 +55,7 @@ MULTI_N=${BENCH_MULTI_N:-32}
 MULTI_SIZE=${BENCH_MULTI_SIZE:-64MiB}
 DUR=${BENCH_DURATION:-10s}
 SESS_PAR=${BENCH_SESSIONS_PARALLEL:-16}
+MANY=${BENCH_MANY_USERS:-1000}
 SMALL_PAR=${BENCH_SMALL_PARALLEL:-4}
 SMALL_SIZE=${BENCH_SMALL_SIZE:-4KiB}
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -61,6 +66,7 @@ VERIFY=true
 if ((SMOKE)); then
 	SIZE=${BENCH_SIZE:-4MiB} MULTI_N=${BENCH_MULTI_N:-4} MULTI_SIZE=${BENCH_MULTI_SIZE:-1MiB}
 	DUR=${BENCH_DURATION:-1s} ROUNDS=${BENCH_ROUNDS:-1} SESS_PAR=${BENCH_SESSIONS_PARALLEL:-4}
+	MANY=${BENCH_MANY_USERS:-16}
 fi
 VSFTPD=${VSFTPD:-/var/cache/ftpsgw/vsftpd/root/usr/sbin/vsftpd}
 PURE_FTPD=${PURE_FTPD:-/usr/sbin/pure-ftpd}
@@ -178,6 +184,10 @@ user "$BENCH_USER" {
   permissions   = ["*"]
 }
 EOF
+	for ((i = 0; i < MANY; i++)); do
+		printf 'user "%s%d" {\n  password_hash = "%s"\n  backend       = "files"\n  permissions   = ["*"]\n}\n' \
+			"$BENCH_USER" "$i" "$HASH" >>"$T/gw/ftpsgw.hcl"
+	done
 	"$T/bin/ftpsgw" check-config -config "$T/gw/ftpsgw.hcl" >&2
 	"$T/bin/ftpsgw" serve -config "$T/gw/ftpsgw.hcl" >"$T/ftpsgw.log" 2>&1 &
 	PID[ftpsgw]=$!
@@ -191,6 +201,9 @@ start_pure() {
 	# (its own default, argon2, costs seconds per login here). pure-ftpd
 	# checks a $2b$ hash with crypt(3), i.e. libxcrypt.
 	printf '%s:%s:%d:%d::%s/./%s\n' "$BENCH_USER" "$HASH" "$UID_" "$GID_" "$T/pure/data" "::::::::::::" >"$T/pure/passwd"
+	for ((i = 0; i < MANY; i++)); do
+		printf '%s%d:%s:%d:%d::%s/./%s\n' "$BENCH_USER" "$i" "$HASH" "$UID_" "$GID_" "$T/pure/data" "::::::::::::" >>"$T/pure/passwd"
+	done
 	"$PURE_PW" mkdb "$T/pure/users.pdb" -f "$T/pure/passwd" >&2
 	# It caps clients at half the passive range: -c/-C PASV_N/2. Left to
 	# itself it picks ChaCha20-Poly1305; -J makes it prefer AES-128-GCM,
@@ -299,6 +312,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	for s in "${ORDER[@]}"; do
 		[[ $s == bare-tls ]] && continue
 		bench "$s" "sessions-x$SESS_PAR" "$r" -mode sessions -pwd -parallel "$SESS_PAR" -duration "$DUR"
+	done
+	for s in "${ORDER[@]}"; do
+		[[ $s == ftpsgw || $s == pure-ftpd ]] && ((MANY > 1)) || continue
+		bench "$s" "sessions-${MANY}users-x$SESS_PAR" "$r" -mode sessions -pwd -parallel "$SESS_PAR" -duration "$DUR" -users "$MANY"
 	done
 	for s in "${ORDER[@]}"; do
 		[[ $s == bare-tls ]] && continue
