@@ -117,6 +117,10 @@ ADMIN
   secret_file = "DIR/hook.secret"
   command     = ["/bin/true"]
 }`, ":20: hook \"h\": url and command exclude each other"},
+		{"hook command placeholder", ``, `hook "h" {
+  events  = ["upload"]
+  command = ["/bin/true", "--file={path}", "{filename}"]
+}`, ":18: hook \"h\": command: unknown placeholder {filename} (want {backend} {client}"},
 		{"hook command ok", ``, `hook "h" {
   events  = ["upload", "delete"]
   command = ["/bin/true"]

@@ -89,6 +89,9 @@ func (c *converter) hookCommand(b hookBlock) {
 			c.probs.add(r, "hook %q: command %q is not an executable file", b.Name, prog)
 		}
 	}
+	if bad := hooks.UnknownPlaceholders(b.Command[1:]); len(bad) > 0 {
+		c.probs.add(r, "hook %q: command: unknown placeholder %s (want %s)", b.Name, strings.Join(bad, ", "), placeholderList())
+	}
 	if b.SecretFile != "" {
 		c.probs.warn(c.loc.attr(b.Range, "secret_file"), "hook %q: secret_file is for url hooks; a command gets the event on its standard input, unsigned", b.Name)
 	}
@@ -117,6 +120,16 @@ func (c *converter) hookVeto(b hookBlock) {
 			c.probs.warn(r, "hook %q: quarantine_dir %q is writable by every user (mode %v); refused uploads land there", b.Name, b.Quarantine, fi.Mode().Perm())
 		}
 	}
+}
+
+// placeholderList names the command placeholders, sorted.
+func placeholderList() string {
+	names := make([]string, 0, len(hooks.Placeholders))
+	for k := range hooks.Placeholders {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return strings.Join(names, " ")
 }
 
 func loopbackHost(h string) bool {

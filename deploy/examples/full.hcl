@@ -88,7 +88,7 @@ hook "ingest" {                          # default: none; any number
 
 hook "audit" {
   events  = ["delete", "rename", "mkdir", "rmdir", "ban"]
-  command = ["/bin/true"]                     # absolute path, no shell; the event JSON on stdin
+  command = ["/bin/true", "{event}", "{path}"] # absolute path, no shell; the event JSON on stdin
 }
 
 hook "scanner" {

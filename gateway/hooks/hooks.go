@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
+	"regexp"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,9 +49,11 @@ type Hook struct {
 	URL    string
 	Secret []byte // HMAC key of URL hooks
 	// Command is a program and its arguments, run once per event with the
-	// event's JSON on standard input and nothing from the event on its
-	// command line or in its environment (no shell); exit status 0 is a
-	// delivery, anything else is retried like a failed post.
+	// event's JSON on standard input (no shell, and nothing from the event
+	// in its environment); exit status 0 is a delivery, anything else is
+	// retried like a failed post. In the arguments after the program,
+	// the Placeholders are replaced by the event's fields; each argument
+	// stays one argument whatever the field holds.
 	Command []string
 	Timeout time.Duration // per attempt; 0: 10s
 	// Veto makes the hook screen uploads: it is asked once, synchronously,
@@ -229,6 +233,61 @@ func (w *worker) send(ctx context.Context, body []byte) error {
 	return w.post(ctx, body)
 }
 
+// Placeholders are what a command hook's arguments may carry, each
+// replaced by one field of the event ("" when the event has none).
+var Placeholders = map[string]func(e *Event) string{
+	"{event}":       func(e *Event) string { return e.Event },
+	"{session}":     func(e *Event) string { return e.Session },
+	"{user}":        func(e *Event) string { return e.User },
+	"{client}":      func(e *Event) string { return e.Client },
+	"{backend}":     func(e *Event) string { return e.Backend },
+	"{path}":        func(e *Event) string { return e.Path },
+	"{to}":          func(e *Event) string { return e.To },
+	"{size}":        func(e *Event) string { return strconv.FormatInt(e.Size, 10) },
+	"{sha256}":      func(e *Event) string { return e.SHA256 },
+	"{result}":      func(e *Event) string { return e.Result },
+	"{staged_file}": func(e *Event) string { return e.StagedFile },
+}
+
+// placeholder matches one placeholder, known or not.
+var placeholder = regexp.MustCompile(`\{[a-z0-9_]+\}`)
+
+// UnknownPlaceholders returns the placeholders in args that are not
+// Placeholders, for check-config.
+func UnknownPlaceholders(args []string) []string {
+	var bad []string
+	for _, a := range args {
+		for _, m := range placeholder.FindAllString(a, -1) {
+			if _, ok := Placeholders[m]; !ok && !slices.Contains(bad, m) {
+				bad = append(bad, m)
+			}
+		}
+	}
+	return bad
+}
+
+// commandArgs is args with the placeholders replaced from body's event.
+// The result has as many elements as args: a value never splits or joins
+// arguments, and no shell ever sees it.
+func commandArgs(args []string, body []byte) []string {
+	var e *Event
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = placeholder.ReplaceAllStringFunc(a, func(m string) string {
+			f, ok := Placeholders[m]
+			if !ok {
+				return m
+			}
+			if e == nil {
+				e = new(Event)
+				json.Unmarshal(body, e)
+			}
+			return f(e)
+		})
+	}
+	return out
+}
+
 // maxCommandOutput bounds what a failing command's output adds to the log.
 const maxCommandOutput = 1024
 
@@ -238,7 +297,7 @@ const maxCommandOutput = 1024
 func (w *worker) run(ctx context.Context, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, w.h.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, w.h.Command[0], w.h.Command[1:]...)
+	cmd := exec.CommandContext(ctx, w.h.Command[0], commandArgs(w.h.Command[1:], body)...)
 	cmd.Stdin = bytes.NewReader(body)
 	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
 	cmd.WaitDelay = time.Second

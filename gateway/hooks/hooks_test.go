@@ -65,8 +65,9 @@ func TestSign(t *testing.T) {
 }
 
 // TestCommandHook: a command hook gets the event's JSON on its standard
-// input, an environment without the gateway's own, and a failing exit is
-// retried.
+// input, its placeholders as literal single arguments (a hostile file name
+// included), an environment without the gateway's own, and a failing exit
+// is retried.
 func TestCommandHook(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "events")
@@ -74,14 +75,17 @@ func TestCommandHook(t *testing.T) {
 	// Fails on its first run, then appends stdin and its environment.
 	os.WriteFile(script, []byte(`#!/bin/sh
 if [ ! -e "$0.ran" ]; then : > "$0.ran"; exit 3; fi
+printf '%s\n' "$#" "$2" "$3" > "$1.args"
+env >> "$1.env"
 cat >> "$1"
 echo >> "$1"
-env >> "$1.env"
 `), 0o755)
 	t.Setenv("FTPSGW_SECRET_FOR_TEST", "must-not-leak")
-	d := New([]Hook{{Name: "c", Events: []string{"delete"}, Command: []string{script, out}, Timeout: 5 * time.Second}}, nil)
+	d := New([]Hook{{Name: "c", Events: []string{"delete"}, Command: []string{script, out, "{path}", "user={user} {nope}"},
+		Timeout: 5 * time.Second}}, nil)
 	defer d.Close()
-	d.Emit(Event{Event: "delete", User: "alice", Path: "/x; rm -rf /", Result: "ok"})
+	const hostile = "/a b/x; rm -rf / $(touch pwned) 'q\" `id`.txt"
+	d.Emit(Event{Event: "delete", User: "alice", Path: hostile, Result: "ok"})
 	var b []byte
 	for i := 0; ; i++ {
 		b, _ = os.ReadFile(out)
@@ -94,14 +98,28 @@ env >> "$1.env"
 		time.Sleep(10 * time.Millisecond)
 	}
 	var e Event
-	if err := json.Unmarshal(b, &e); err != nil || e.Event != "delete" || e.Path != "/x; rm -rf /" || e.Version != SchemaVersion {
+	if err := json.Unmarshal(b, &e); err != nil || e.Event != "delete" || e.Path != hostile || e.Version != SchemaVersion {
 		t.Fatalf("command got %q (%v)", b, err)
+	}
+	args, _ := os.ReadFile(out + ".args")
+	if want := "3\n" + hostile + "\nuser=alice {nope}\n"; string(args) != want {
+		t.Errorf("command arguments %q, want %q", args, want)
+	}
+	if _, err := os.Stat("pwned"); err == nil {
+		t.Error("a file name ran as a command")
 	}
 	if env, _ := os.ReadFile(out + ".env"); strings.Contains(string(env), "must-not-leak") {
 		t.Error("the gateway's environment reached the command")
 	}
 	if d.Dropped() != 0 {
 		t.Errorf("dropped %d", d.Dropped())
+	}
+}
+
+func TestUnknownPlaceholders(t *testing.T) {
+	got := UnknownPlaceholders([]string{"--path={path}", "{sha256}", "{nope} {staged_file} {nope}", "{Path}", "{x_1}"})
+	if strings.Join(got, ",") != "{nope},{x_1}" {
+		t.Errorf("UnknownPlaceholders = %v", got)
 	}
 }
 
