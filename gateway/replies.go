@@ -119,6 +119,8 @@ func replyFor(err error) reply {
 		return reply{550, "Renaming a directory is not supported by this storage."}
 	case errors.Is(err, backend.ErrCrossMount):
 		return reply{553, "Cannot rename across folders on different storage; nothing was moved."}
+	case errors.Is(err, backend.ErrTooManyObjects):
+		return reply{550, "Directory too large to rename on this storage; nothing was moved."}
 	case errors.Is(err, errQuotaUnknown):
 		return reply{452, "Quota usage cannot be measured now; upload refused, try again later."}
 	case errors.Is(err, backend.ErrNoSpace):

@@ -432,11 +432,18 @@ func testCertPEM(t *testing.T) string {
 func repoFile(name string) string { return filepath.Join("..", "..", name) }
 
 func TestQuickstartPassesCheckConfig(t *testing.T) {
-	code, out := checkConfig(t, repoFile("deploy/examples/quickstart.hcl"))
+	qs, err := filepath.Abs(repoFile("deploy/examples/quickstart.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// check-config opens and probes the local backend, whose root is
+	// ./data: made here, not in the source tree.
+	t.Chdir(t.TempDir())
+	code, out := checkConfig(t, qs)
 	if code != 0 || strings.TrimSpace(out) != "config ok" {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
-	s, _ := loadConfig(repoFile("deploy/examples/quickstart.hcl"))
+	s, _ := loadConfig(qs)
 	if s.listen[0] != "127.0.0.1:2121" || s.tls.StateDir != "./state" || s.backends[0].Type != "local" ||
 		s.gw.PassivePortMin != 50000 || s.gw.PassivePortMax != 50099 || s.metrics.Listen != "127.0.0.1:9121" {
 		t.Errorf("quickstart shape changed: %+v", s)
@@ -523,7 +530,11 @@ func TestExamplesPassCheckConfig(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			path := exampleCopy(t, t.TempDir(), filepath.Base(f))
+			dir := t.TempDir()
+			path := exampleCopy(t, dir, filepath.Base(f))
+			t.Chdir(dir) // relative local roots (quickstart's ./data) are made here
+			// The remote backends' hosts do not exist here: each is a
+			// warning (not checked), never an error.
 			if code, out := checkConfig(t, path); code != 0 {
 				t.Errorf("exit %d:\n%s", code, out)
 			}
@@ -538,15 +549,26 @@ func TestFullExamplePassesCheckConfig(t *testing.T) {
 	if code != 0 || !strings.HasSuffix(out, "config ok\n") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
-	// Only the expected warning: the ignored acme block.
+	// Only the expected warnings: the ignored acme block, and the three
+	// remote backends, whose example hosts cannot be reached from here
+	// (check-config probes them; the local one is probed and passes).
 	var warnings []string
+	unreached := map[string]bool{}
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		if strings.Contains(l, ": warning: ") {
-			warnings = append(warnings, l)
+		if !strings.Contains(l, ": warning: ") {
+			continue
 		}
+		if name, ok := unreachedBackend(l); ok {
+			unreached[name] = true
+			continue
+		}
+		warnings = append(warnings, l)
 	}
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "acme") {
 		t.Errorf("warnings:\n%s", strings.Join(warnings, "\n"))
+	}
+	if len(unreached) != 3 || !unreached["legacy"] || !unreached["archive"] || !unreached["mainframe"] {
+		t.Errorf("backends warned as unreachable: %v, want legacy, archive and mainframe\n%s", unreached, out)
 	}
 	s, _ := loadConfig(path)
 	if len(s.backends) != 4 || len(s.pol.Users) != 3 || len(s.pol.Groups) != 2 || s.pol.LDAP == nil ||
@@ -703,8 +725,10 @@ auth "radius" {
 	}
 
 	// A good block: an ftp backend, a group; without groups, a warning.
+	// The upstream's address is a closed port: check-config warns that it
+	// cannot reach it, and that is the only warning.
 	good := fmt.Sprintf(minimal, filepath.Join(dir, "state"), dir, demoHash) + `backend "ftp" "legacy" {
-  address     = "127.0.0.1:2121"
+  address     = "` + closedPort(t) + `"
   credentials = "passthrough"
 }
 group "partners" {
@@ -717,7 +741,7 @@ auth "upstream" {
 `
 	good = strings.Replace(good, `permissions   = ["*"]`, `permissions   = ["*"]
   backend       = "files"`, 1)
-	if code, out := checkConfig(t, writeFile(t, dir, "good.hcl", good, 0o644)); code != 0 || strings.Contains(out, "warning") {
+	if code, out := checkConfig(t, writeFile(t, dir, "good.hcl", good, 0o644)); code != 0 || strings.Count(out, "warning") != 1 || !strings.Contains(out, `warning: backend "legacy": cannot reach its storage`) {
 		t.Errorf("good upstream config: exit %d\n%s", code, out)
 	}
 	bare := strings.Replace(good, `  groups  = ["partners"]

@@ -5,7 +5,7 @@
 // Subcommands:
 //
 //	ftpsgw serve [-config FILE]         run the gateway (default ./ftpsgw.hcl)
-//	ftpsgw check-config -config FILE    validate, print every problem as file:line: message
+//	ftpsgw check-config -config FILE [-offline]   validate, probe the backends, print every problem as file:line: message
 //	ftpsgw hash-password                read a password on stdin, print its argon2id hash
 //	ftpsgw explain -config FILE -user NAME -op OPERATION -path /virtual/path [-from IP]
 //	ftpsgw doctor [flags] ftps://USER@HOST:PORT   check an FTPS endpoint from outside
@@ -40,7 +40,7 @@ var version = "dev"
 
 const usageText = `usage:
   ftpsgw serve [-config FILE]          run the gateway (default FILE: ./ftpsgw.hcl)
-  ftpsgw check-config -config FILE     validate FILE, print every problem as file:line: message
+  ftpsgw check-config -config FILE [-offline]   validate FILE, probe each backend (not with -offline), print every problem as file:line: message
   ftpsgw hash-password                 read a password on stdin (no echo on a TTY), print its argon2id hash
   ftpsgw explain -config FILE -user NAME -op OPERATION -path /virtual/path [-from IP]
                                        show the policy decision for one operation
@@ -137,13 +137,17 @@ func cmdServe(args []string, stderr io.Writer) int {
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 	path := fs.String("config", "", "config file")
+	offline := fs.Bool("offline", false, "do not open and probe the backends")
 	if !parseFlags(fs, args, stderr) {
 		return 2
 	}
 	if *path == "" {
 		return usage(stderr, "check-config: -config FILE is required")
 	}
-	_, probs := loadConfig(*path)
+	s, probs := loadConfig(*path)
+	if !*offline {
+		probeBackends(context.Background(), s, probs) // checkconfig.go
+	}
 	probs.print(stdout)
 	if n := probs.errors(); n > 0 {
 		fmt.Fprintf(stdout, "%s: %d problem(s)\n", *path, n)

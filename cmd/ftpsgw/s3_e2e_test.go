@@ -268,8 +268,11 @@ func s3Refusals(t *testing.T, g *gatewayProc) {
 		t.Errorf("MDTM = %d %s", code, msg)
 	}
 	if code, msg := raw.cmd("RNFR tree"); code == 350 {
-		if code, msg = raw.cmd("RNTO tree2"); code != 550 {
-			t.Errorf("rename of 200+ objects with max_rename_objects = 50: %d %s, want 550", code, msg)
+		if code, msg = raw.cmd("RNTO tree2"); code != 550 || msg != "Directory too large to rename on this storage; nothing was moved." {
+			t.Errorf("rename of 200+ objects with max_rename_objects = 50: %d %s, want 550 and its own text", code, msg)
+		}
+		if code, msg := raw.cmd("CWD tree2"); code != 550 {
+			t.Errorf("CWD tree2 after a refused rename = %d %s, want 550 (nothing moved)", code, msg)
 		}
 	} else {
 		t.Errorf("RNFR tree = %d %s", code, msg)

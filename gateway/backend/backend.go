@@ -92,6 +92,11 @@ var (
 	ErrCrossMount = errors.New("rename across mounts")
 	// ErrNoSpace reports that the storage is full (452).
 	ErrNoSpace = errors.New("no space left on storage")
+	// ErrTooManyObjects reports a directory rename refused because the
+	// directory holds more entries than the storage moves one by one (the
+	// s3 backend's max_rename_objects). It is decided before anything is
+	// copied: nothing was moved (550).
+	ErrTooManyObjects = errors.New("directory too large to rename")
 )
 
 // WriteMode says how Create treats an existing file.

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/ftpsgw/ftpsgw/gateway/backend"
 )
 
 // defaultCopyPart is the part size of a multipart copy (server side: it
@@ -89,8 +91,9 @@ type object struct {
 	size int64
 }
 
-// listTree lists every key under prefix, failing with ErrTooManyObjects
-// beyond limit (so a refused rename has copied nothing).
+// listTree lists every key under prefix, failing with
+// backend.ErrTooManyObjects beyond limit (so a refused rename has copied
+// nothing: the listing comes before the first copy).
 func (s *FS) listTree(ctx context.Context, prefix string, limit int) ([]object, error) {
 	var objs []object
 	var token *string
@@ -103,7 +106,7 @@ func (s *FS) listTree(ctx context.Context, prefix string, limit int) ([]object, 
 			objs = append(objs, object{key: aws.ToString(o.Key), size: aws.ToInt64(o.Size)})
 		}
 		if len(objs) > limit {
-			return nil, fmt.Errorf("more than %d objects: %w", limit, ErrTooManyObjects)
+			return nil, fmt.Errorf("more than max_rename_objects = %d objects: %w", limit, backend.ErrTooManyObjects)
 		}
 		if !aws.ToBool(out.IsTruncated) {
 			return objs, nil

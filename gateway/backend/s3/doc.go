@@ -80,7 +80,7 @@
 //	                        (HEAD) but not in MLSD (listings carry no metadata), and
 //	                        setting it means rewriting the object by a copy. 504.
 //	directory rename        yes, by copying, up to max_rename_objects (else
-//	                        ErrTooManyObjects: 550, nothing copied). NOT ATOMIC.
+//	                        backend.ErrTooManyObjects: 550, nothing copied). NOT ATOMIC.
 //	quota usage (CapUsage)  yes: one flat listing under the home, cached 10 s.
 //
 // A file rename is a server-side copy (CopyObject; UploadPartCopy in

@@ -15,11 +15,6 @@ import (
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
 )
 
-// ErrTooManyObjects reports a directory rename refused because the
-// directory holds more than max_rename_objects objects; nothing was
-// copied. It wraps fs.ErrPermission, so the gateway answers 550.
-var ErrTooManyObjects = fmt.Errorf("directory holds more objects than max_rename_objects: %w", fs.ErrPermission)
-
 // errCredentials marks credentials the storage refuses: a problem of the
 // gateway's configuration, not of the user, so it reads as unavailable.
 var errCredentials = fmt.Errorf("%w: the storage refused the access key or its secret", backend.ErrUnavailable)
@@ -127,6 +122,32 @@ func unreachable(err error) bool {
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
+
+// probeFail is classify for Probe's requests, keeping a failed dial or
+// name lookup beside the sentinel: a caller can then tell a storage it
+// could not reach from one that answered and refused (check-config
+// warns about the first and fails on the second). A probe's error never
+// reaches the gateway's reply mapping, which classify protects.
+func probeFail(err error) error {
+	c := classify(err)
+	var de *net.DNSError
+	var oe *net.OpError
+	switch {
+	case errors.As(err, &de):
+		return &netCause{err: c, cause: de}
+	case errors.As(err, &oe) && oe.Op == "dial":
+		return &netCause{err: c, cause: oe}
+	}
+	return c
+}
+
+// netCause is a classified error with the network error that caused it.
+type netCause struct {
+	err, cause error
+}
+
+func (e *netCause) Error() string   { return e.err.Error() }
+func (e *netCause) Unwrap() []error { return []error{e.err, e.cause} }
 
 // fail wraps err with the operation and name, classified.
 func fail(op, name string, err error) error {

@@ -133,7 +133,9 @@ func (s *FS) putEmpty(ctx context.Context, key string, exclusive bool) error {
 
 // Probe implements backend.Opener: it writes a small hidden object under
 // the prefix, reads it back and deletes it. A missing bucket and refused
-// credentials are named in the error.
+// credentials are named in the error. A storage it cannot reach keeps
+// the failed dial or name lookup (*net.OpError, *net.DNSError) in the
+// error's chain, so check-config tells it from a refusal.
 func (o *Opener) Probe(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("probe: %w", err)
@@ -165,22 +167,22 @@ func (o *Opener) probe(ctx context.Context, key string) (err error) {
 		Bucket: bucket, Key: aws.String(key), Body: bytes.NewReader(want), ContentLength: aws.Int64(int64(len(want))),
 	})
 	if err != nil {
-		return fmt.Errorf("write: %w", classify(err))
+		return fmt.Errorf("write: %w", probeFail(err))
 	}
 	defer func() {
 		_, derr := o.c.DeleteObject(context.WithoutCancel(ctx), &s3.DeleteObjectInput{Bucket: bucket, Key: aws.String(key)})
 		if derr != nil && err == nil {
-			err = fmt.Errorf("delete: %w", classify(derr))
+			err = fmt.Errorf("delete: %w", probeFail(derr))
 		}
 	}()
 	out, err := o.c.GetObject(ctx, &s3.GetObjectInput{Bucket: bucket, Key: aws.String(key)})
 	if err != nil {
-		return fmt.Errorf("read: %w", classify(err))
+		return fmt.Errorf("read: %w", probeFail(err))
 	}
 	got, rerr := io.ReadAll(io.LimitReader(out.Body, int64(len(want))+1))
 	out.Body.Close()
 	if rerr != nil {
-		return fmt.Errorf("read: %w", classify(rerr))
+		return fmt.Errorf("read: %w", probeFail(rerr))
 	}
 	if !bytes.Equal(got, want) {
 		return errors.New("read back different data")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -23,26 +24,46 @@ import (
 	"github.com/ftpsgw/ftpsgw/gateway/backend/s3/s3test"
 )
 
-// TestRenameDirTooManyObjects: above max_rename_objects nothing moves and
-// the error reads as 550 (fs.ErrPermission).
+// TestRenameDirTooManyObjects: above max_rename_objects the rename fails
+// with backend.ErrTooManyObjects (its own 550 text, not a permission
+// error) before anything is copied: the target has no key, the source
+// all of its keys, on the server and on its disk. At exactly the limit
+// the rename goes through.
 func TestRenameDirTooManyObjects(t *testing.T) {
 	srv := s3test.Start(t, s3test.Options{})
-	o, _ := newTestOpener(t, srv, func(c *Config) { c.MaxRenameObjects = 3 })
+	o, bucket := newTestOpener(t, srv, func(c *Config) { c.MaxRenameObjects = 5 })
 	defer o.Close()
 	fsys := session(t, o, "/u")
 	fsys.Mkdir(t.Context(), "d")
+	fsys.Mkdir(t.Context(), "d/sub")
 	for i := range 4 {
-		put(t, fsys, fmt.Sprintf("d/f%d", i), []byte("x"))
+		put(t, fsys, fmt.Sprintf("d/sub/f%d", i), []byte("x"))
 	}
+	// d/, d/sub/ and four files: six objects, one above the limit.
 	err := fsys.Rename(t.Context(), "d", "e")
-	if !errors.Is(err, ErrTooManyObjects) || !errors.Is(err, fs.ErrPermission) {
-		t.Fatalf("rename of 5 objects with max_rename_objects = 3: %v", err)
+	if !errors.Is(err, backend.ErrTooManyObjects) || errors.Is(err, fs.ErrPermission) {
+		t.Fatalf("rename of 6 objects with max_rename_objects = 5: %v, want only backend.ErrTooManyObjects", err)
 	}
 	if _, err := fsys.Stat(t.Context(), "e"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("target exists after a refused rename: %v", err)
 	}
-	if got := len(srv.Keys(t, o.st.bucket, "u/d/")); got != 5 {
-		t.Errorf("source holds %d keys, want 5", got)
+	if keys := srv.Keys(t, bucket, "u/e"); len(keys) != 0 {
+		t.Errorf("a refused rename left %q", keys)
+	}
+	if _, err := os.Stat(filepath.Join(srv.BucketDir(bucket), "u", "e")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("target on disk after a refused rename: %v", err)
+	}
+	if got := len(srv.Keys(t, bucket, "u/d/")); got != 6 {
+		t.Errorf("source holds %d keys, want 6", got)
+	}
+	if err := fsys.Remove(t.Context(), "d/sub/f3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsys.Rename(t.Context(), "d", "e"); err != nil {
+		t.Fatalf("rename of exactly max_rename_objects objects: %v", err)
+	}
+	if got := len(srv.Keys(t, bucket, "u/e/")); got != 5 {
+		t.Errorf("renamed directory holds %d keys, want 5", got)
 	}
 }
 
@@ -177,6 +198,25 @@ func TestProbeExplains(t *testing.T) {
 	}
 	if _, err := bad.Open(t.Context(), "/u"); !errors.Is(err, backend.ErrUnavailable) {
 		t.Errorf("Open with a wrong secret: %v, want ErrUnavailable (421)", err)
+	}
+	// Only a storage that could not be reached keeps the network error
+	// under ErrUnavailable (check-config warns about it and fails on the
+	// refusals above).
+	var oe *net.OpError
+	if err := bad.Probe(t.Context()); errors.As(err, &oe) {
+		t.Errorf("Probe with a wrong secret carries a network error: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	down, _ := newTestOpener(t, srv, func(c *Config) { c.Endpoint, c.Retries = closed, 0 })
+	defer down.Close()
+	err = down.Probe(t.Context())
+	if !errors.Is(err, backend.ErrUnavailable) || !errors.As(err, &oe) || oe.Op != "dial" {
+		t.Errorf("Probe of a closed port: %v, want ErrUnavailable with the failed dial", err)
 	}
 }
 
