@@ -9,6 +9,7 @@
 //	ftpsgw hash-password                read a password on stdin, print its argon2id hash
 //	ftpsgw explain -config FILE -user NAME -op OPERATION -path /virtual/path [-from IP]
 //	ftpsgw doctor [flags] ftps://USER@HOST:PORT   check an FTPS endpoint from outside
+//	ftpsgw client [-v] [-d] [-i] [-n] [-g] [-ca FILE] [host [port]]   the ftp(1) command set over FTPS
 //	ftpsgw version
 //
 // SIGHUP re-reads the config file (users, groups, rules, limits, defender,
@@ -48,6 +49,8 @@ const usageText = `usage:
                                        query or act through the admin API
   ftpsgw doctor [-ca FILE] [-expect-range A-B] [-scan-passive N] [-no-reuse-check] [-password-file FILE] [-json] [-timeout D] ftps://USER@HOST:PORT
                                        check an FTPS endpoint from here (password from -password-file or $FTPS_PASSWORD)
+  ftpsgw client [-v] [-d] [-i] [-n] [-g] [-ca FILE] [-fingerprint SHA256] [-implicit] [-c 'CMD; CMD'] [host [port]]
+                                       the ftp(1) command set over FTPS (commands from a terminal, stdin or -c)
   ftpsgw version                       print the version
 `
 
@@ -75,6 +78,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cmdAdmin(args[1:], stdout, stderr)
 	case "doctor": // doctor.go
 		return cmdDoctor(args[1:], stdout, stderr)
+	case "client": // client.go
+		return cmdClient(args[1:], stdin, stdout, stderr)
 	case "version", "-version", "--version":
 		if len(args) > 1 {
 			return usage(stderr, "version takes no arguments")

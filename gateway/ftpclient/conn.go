@@ -40,6 +40,15 @@ type Config struct {
 	// Dialer dials the control and data connections; nil means a
 	// net.Dialer.
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Implicit runs the TLS handshake right after the TCP connect
+	// (implicit FTPS, usually port 990): the greeting already comes
+	// encrypted and AuthTLS is not used.
+	Implicit bool
+	// OnCommand, when set, sees each command line as it is sent, without
+	// its CRLF; the arguments of PASS and ACCT are replaced by "****".
+	OnCommand func(line string)
+	// OnReply, when set, sees each reply as it is read.
+	OnReply func(Reply)
 }
 
 // Conn is one control connection. It is not safe for concurrent use,
@@ -61,6 +70,9 @@ type Conn struct {
 	pbsz  bool
 	protP bool
 
+	onCommand func(line string)
+	onReply   func(Reply)
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -72,7 +84,7 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
-	c := &Conn{host: host, timeout: cfg.Timeout, dial: cfg.Dialer}
+	c := &Conn{host: host, timeout: cfg.Timeout, dial: cfg.Dialer, onCommand: cfg.OnCommand, onReply: cfg.OnReply}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
 	}
@@ -106,7 +118,13 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	stop := c.watch(ctx)
 	defer stop()
 	c.deadline()
-	rep, err := c.rr.read()
+	if cfg.Implicit {
+		if err := c.handshake(ctx); err != nil {
+			raw.Close()
+			return nil, err
+		}
+	}
+	rep, err := c.read()
 	if err == nil && rep.Code != 220 {
 		err = &Error{Cmd: "greeting", Reply: rep}
 	}
@@ -117,6 +135,33 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	c.Greeting = rep
 	return c, nil
 }
+
+// read reads one reply and shows it to OnReply.
+func (c *Conn) read() (Reply, error) {
+	rep, err := c.rr.read()
+	if err == nil && c.onReply != nil {
+		c.onReply(rep)
+	}
+	return rep, err
+}
+
+// handshake runs the client TLS handshake on the control connection and
+// makes later reads and writes go through it.
+func (c *Conn) handshake(ctx context.Context) error {
+	tc := tls.Client(c.raw, c.tlsConf)
+	hctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	c.deadline()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		return fmt.Errorf("tls handshake: %w", err)
+	}
+	c.tconn, c.conn = tc, tc
+	c.rr.setTransport(tc)
+	return nil
+}
+
+// LocalAddr is the control connection's local address.
+func (c *Conn) LocalAddr() net.Addr { return c.raw.LocalAddr() }
 
 // watch closes the connection when ctx ends before the returned stop is
 // called, so a blocked read returns.
@@ -155,6 +200,13 @@ func (c *Conn) Send(verb string, args ...string) error {
 	if strings.ContainsAny(line, "\r\n\x00") {
 		return fmt.Errorf("%s: %w", verb, ErrBadArgument)
 	}
+	if c.onCommand != nil {
+		shown := line
+		if v := strings.ToUpper(verb); (v == "PASS" || v == "ACCT") && len(args) > 0 {
+			shown = verb + " ****"
+		}
+		c.onCommand(shown)
+	}
 	c.deadline()
 	if _, err := c.conn.Write([]byte(line + "\r\n")); err != nil {
 		return fmt.Errorf("send %s: %w", verb, err)
@@ -165,7 +217,7 @@ func (c *Conn) Send(verb string, args ...string) error {
 // ReadReply reads the next reply.
 func (c *Conn) ReadReply() (Reply, error) {
 	c.deadline()
-	rep, err := c.rr.read()
+	rep, err := c.read()
 	if err != nil {
 		return Reply{}, fmt.Errorf("read reply: %w", err)
 	}
@@ -209,16 +261,7 @@ func (c *Conn) AuthTLS(ctx context.Context) error {
 	if c.rr.buffered() > 0 {
 		return ErrInjected
 	}
-	tc := tls.Client(c.raw, c.tlsConf)
-	hctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	c.deadline()
-	if err := tc.HandshakeContext(hctx); err != nil {
-		return fmt.Errorf("tls handshake: %w", err)
-	}
-	c.tconn, c.conn = tc, tc
-	c.rr.setTransport(tc)
-	return nil
+	return c.handshake(ctx)
 }
 
 // Login sends USER and, when asked for it, PASS. A refused login is an

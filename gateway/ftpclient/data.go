@@ -76,6 +76,15 @@ type TransferOptions struct {
 	// one, without the control connection's session: servers that bind
 	// data connections to their control connection must refuse it.
 	FreshSession bool
+	// Active makes the server connect to this client (EPRT, or PORT
+	// when the server refuses EPRT) instead of passive mode. The client
+	// listens on the control connection's local address and accepts only
+	// the control connection's peer; it stays the TLS client on the data
+	// connection (RFC 4217 section 7).
+	Active bool
+	// Restart, when positive, sends REST with it before the command, so
+	// that RETR or STOR start at that offset.
+	Restart int64
 	// FinalWait bounds the wait for the completion reply once the data
 	// connection is closed; zero means the connection's timeout. When it
 	// passes, Transfer returns ErrNoCompletion and the connection is out
@@ -89,6 +98,9 @@ var ErrNoCompletion = errors.New("no completion reply")
 
 // TransferInfo is what Transfer learned.
 type TransferInfo struct {
+	// Passive is where the data connection went; in active mode its
+	// Verb is "EPRT" or "PORT" and Addr the address this client
+	// listened on.
 	Passive  Passive
 	TLS      *tls.ConnectionState // nil in clear (PROT C)
 	Opened   time.Time            // the preliminary reply arrived
@@ -100,29 +112,48 @@ type TransferInfo struct {
 var ErrDataTLS = errors.New("data connection tls handshake failed")
 
 // Transfer runs one command that moves data (RETR, STOR, LIST, MLSD,
-// NLST, ...): it enters passive mode, connects, sends the command, and
-// after the 1xx reply runs fn on the data connection (TLS under PROT P),
-// then closes it and reads the completion reply. A refused command, a
+// NLST, ...): it enters passive mode and connects (or, with
+// opts.Active, listens and sends EPRT or PORT), sends REST when
+// opts.Restart is set, sends the command, and after the 1xx reply (and,
+// in active mode, the server's connection) runs fn on the data
+// connection (TLS under PROT P), then closes it and reads the completion
+// reply. A refused command, a
 // failed handshake or a failing completion reply is an error; info holds
 // what was seen up to there.
 func (c *Conn) Transfer(ctx context.Context, opts TransferOptions, fn func(conn net.Conn) error, verb string, args ...string) (TransferInfo, error) {
 	var info TransferInfo
-	p := opts.Passive
-	if p.Addr == "" {
+	var data net.Conn
+	var ln *net.TCPListener
+	if opts.Active {
 		var err error
-		if p, err = c.EnterPassive(); err != nil {
+		if ln, info.Passive, err = c.listenActive(); err != nil {
+			return info, err
+		}
+		defer ln.Close()
+		stop := context.AfterFunc(ctx, func() { ln.Close() })
+		defer stop()
+	} else {
+		p := opts.Passive
+		if p.Addr == "" {
+			var err error
+			if p, err = c.EnterPassive(); err != nil {
+				return info, err
+			}
+		}
+		info.Passive = p
+		var err error
+		if data, err = c.DialData(ctx, p); err != nil {
+			return info, err
+		}
+		defer data.Close()
+		stop := context.AfterFunc(ctx, func() { data.Close() })
+		defer stop()
+	}
+	if opts.Restart > 0 {
+		if _, err := c.Expect(350, "REST", strconv.FormatInt(opts.Restart, 10)); err != nil {
 			return info, err
 		}
 	}
-	info.Passive = p
-	data, err := c.DialData(ctx, p)
-	if err != nil {
-		return info, err
-	}
-	raw := data
-	defer raw.Close()
-	stop := context.AfterFunc(ctx, func() { raw.Close() })
-	defer stop()
 	rep, err := c.Cmd(verb, args...)
 	if err != nil {
 		return info, err
@@ -131,6 +162,26 @@ func (c *Conn) Transfer(ctx context.Context, opts TransferOptions, fn func(conn 
 		return info, &Error{Cmd: verb, Reply: rep}
 	}
 	info.Preamble, info.Opened = rep, time.Now()
+	if ln != nil {
+		if data, err = c.acceptActive(ln); err != nil {
+			// The server may still answer (425); read it so the
+			// connection stays in step.
+			if final, ferr := c.readFinal(opts.FinalWait); ferr == nil {
+				info.Final = final
+			}
+			return info, err
+		}
+		defer data.Close()
+		stop := context.AfterFunc(ctx, func() { data.Close() })
+		defer stop()
+	}
+	return c.finishTransfer(ctx, opts, info, data, fn, verb)
+}
+
+// finishTransfer runs fn on the data connection after the 1xx reply
+// (TLS under PROT P), closes it and reads the completion reply.
+func (c *Conn) finishTransfer(ctx context.Context, opts TransferOptions, info TransferInfo, raw net.Conn, fn func(conn net.Conn) error, verb string) (TransferInfo, error) {
+	data := raw
 	data.SetDeadline(time.Now().Add(c.timeout))
 	var ferr error
 	if c.protP {
@@ -186,7 +237,7 @@ func (c *Conn) readFinal(wait time.Duration) (Reply, error) {
 		return c.ReadReply()
 	}
 	c.raw.SetDeadline(time.Now().Add(wait))
-	rep, err := c.rr.read()
+	rep, err := c.read()
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return Reply{}, fmt.Errorf("%w within %s: %w", ErrNoCompletion, wait, err)

@@ -5,7 +5,10 @@
 // EPSV and falls back to PASV, and opens data connections that resume
 // the control connection's TLS session through a shared
 // ClientSessionCache, or deliberately do not (TransferOptions.FreshSession),
-// for probes of servers that must refuse them. It also holds the parsers
+// for probes of servers that must refuse them. Active mode (EPRT, PORT;
+// TransferOptions.Active) listens on the control connection's local
+// address, accepts only the control peer and stays the TLS client on
+// the data connection; Config.Implicit dials implicit FTPS. It also holds the parsers
 // for the protocol text a server sends (FEAT, EPSV, PASV, SIZE, MDTM, MLSx,
 // LIST).
 //
