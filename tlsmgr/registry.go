@@ -21,8 +21,11 @@ const (
 	// bindWait is how long a data handshake that offers the control ticket
 	// of a sibling session still logging in waits for that login (parallel
 	// clients share one ticket cache, so the sibling's ticket can arrive
-	// before the sibling's PASS has been answered).
-	bindWait = 5 * time.Second
+	// before the sibling's PASS has been answered). As long as the
+	// gateway's data handshake limit: on a CPU-starved machine, four
+	// argon2id logins at once took 10 s, and 5 s refused curl -Z's
+	// rightful data connections (binding other_session).
+	bindWait = 10 * time.Second
 )
 
 // record is what the registry knows about one FTP session. Fields after
