@@ -31,10 +31,18 @@ func (e *BindError) Hint() string { return e.hint }
 // The errors a data connection's check returns. Compare with errors.Is;
 // every one is a *BindError.
 var (
-	// ErrNotResumed: the data connection made a full handshake: it offered
-	// no ticket, or one we could not decrypt (from before a restart, or
-	// expired), or one from an unbound connection.
+	// ErrNotResumed: the data connection made a full handshake, offering
+	// no ticket. ErrUnknownTicket and ErrVoidTicket are the same reason
+	// with a ticket offered; they say which, for the log.
 	ErrNotResumed = &BindError{reason: "no_resume", msg: "tls data connection did not resume a session ticket"}
+	// ErrUnknownTicket: the offered ticket does not open here: minted
+	// before a restart, by another instance with other keys, or expired.
+	ErrUnknownTicket = &BindError{reason: "no_resume",
+		msg: "tls data connection did not resume a session ticket: it offered one this gateway cannot open (minted before a restart, by another instance, or expired)"}
+	// ErrVoidTicket: the offered ticket was minted on a data connection
+	// that was itself refused, and binds to no one.
+	ErrVoidTicket = &BindError{reason: "no_resume",
+		msg: "tls data connection did not resume a session ticket: it offered the void ticket of an earlier refused data connection"}
 	// ErrSessionIDOnly is ErrNotResumed for a TLS 1.2 client that sent no
 	// session_ticket extension: it resumes only by session id, which Go's
 	// TLS server cannot do (it keeps no session cache and answers with an
@@ -174,7 +182,7 @@ func (s *Session) decrypt(identity []byte, cs tls.ConnectionState) (*tls.Session
 // deadline or ctx ends) for a sibling session that is still logging in.
 func (s *Session) judge(ctx context.Context, b binding, deadline time.Time) error {
 	if b.kind == kindVoid {
-		return ErrNotResumed
+		return ErrVoidTicket
 	}
 	if s.closed.Load() {
 		return ErrForeignSession

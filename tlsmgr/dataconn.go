@@ -95,7 +95,7 @@ func (d *dataConn) unwrap(identity []byte, cs tls.ConnectionState) (*tls.Session
 	}
 	ss, b := d.s.decrypt(identity, cs)
 	if ss == nil {
-		d.decline(ErrNotResumed)
+		d.decline(ErrUnknownTicket)
 		return nil, nil
 	}
 	if err := d.s.judge(d.ctx, b, d.deadline); err != nil {
@@ -107,7 +107,7 @@ func (d *dataConn) unwrap(identity []byte, cs tls.ConnectionState) (*tls.Session
 
 // decline remembers the most telling reason an offered ticket was refused.
 func (d *dataConn) decline(err error) {
-	if d.declined == nil || d.declined == ErrNotResumed {
+	if d.declined == nil || d.declined.(*BindError).reason == "no_resume" {
 		d.declined = err
 	}
 }
