@@ -174,6 +174,44 @@ func TestBanReachesOpenConnections(t *testing.T) {
 	}
 }
 
+// TestBanEmptiesVerifiedPasswords: a repeat login is answered by the
+// verified-password cache (no hash), until a ban from failed logins empties
+// it: after the ban is lifted, the same right password is hashed again.
+func TestBanEmptiesVerifiedPasswords(t *testing.T) {
+	e := newEnv(t)
+	hashes := func() int64 { return e.srv.cfg.Policy().PasswordHashes() }
+	login := func() int64 {
+		t.Helper()
+		before := hashes()
+		c := e.dial()
+		c.login("alice", alicePW)
+		c.cmd("QUIT")
+		return hashes() - before
+	}
+	if n := login(); n != 1 {
+		t.Fatalf("first login ran %d hashes, want 1", n)
+	}
+	if n := login(); n != 0 {
+		t.Fatalf("repeat login ran %d hashes, want 0 (cached)", n)
+	}
+	for i := 0; i < 8; i++ {
+		c := e.dial()
+		c.banner()
+		c.authTLS()
+		c.expect(331, "USER alice")
+		c.cmd("PASS wrong-%d", i)
+		if banned, _ := e.srv.cfg.Defender.Banned(mustAddr("127.0.0.1")); banned {
+			break
+		}
+	}
+	if !e.srv.cfg.Defender.Unban(mustAddr("127.0.0.1")) {
+		t.Fatal("no ban to lift after repeated failures")
+	}
+	if n := login(); n != 1 {
+		t.Errorf("login after a ban ran %d hashes, want 1: the ban did not empty the cache", n)
+	}
+}
+
 // TestAppendCreatesExclusively: an APPE that creates a file does not join
 // a file that appears meanwhile.
 func TestAppendCreatesExclusively(t *testing.T) {

@@ -214,6 +214,10 @@ func (p *Policy) checkPassword(ctx context.Context, u *user, password string) bo
 // the defender bans an address.
 func (p *Policy) ForgetVerified() { p.verified.clear() }
 
+// PasswordHashes is how many full password verifications this snapshot
+// has run: the logins the verified-password cache did not answer.
+func (p *Policy) PasswordHashes() int64 { return p.hashRuns.Load() }
+
 func (p *Policy) verifyHash(ctx context.Context, h *passwordHash, password string) (bool, error) {
 	select {
 	case p.hashSlots <- struct{}{}:
