@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net"
 	"strconv"
+	"sync"
 
 	"github.com/ftpsgw/ftpsgw/gateway/asciiconv"
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
@@ -144,6 +145,9 @@ func (s *session) cmdSTOU(req request) {
 // uploadBuf is how much upload data is gathered before a backend write.
 const uploadBuf = 256 << 10
 
+// uploadWriters recycles the uploads' gathering buffers (see copyBufs).
+var uploadWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, uploadBuf) }}
+
 // uploadPlan is what an upload needs, decided before the 150: the write
 // mode, the offset, the old file's size and whether it existed, the
 // limits in force and the quota reservation taken under them.
@@ -256,7 +260,9 @@ func (s *session) store(verb string, p vpath, offset int64, appendMode bool) {
 		defer func() { pl.res.Abort(stored.n) }()
 		// TLS hands over at most one 16 KiB record per read; batching the
 		// writes to the backend saves most of their calls.
-		buf := bufio.NewWriterSize(stored, uploadBuf)
+		buf := uploadWriters.Get().(*bufio.Writer)
+		buf.Reset(stored)
+		defer func() { buf.Reset(nil); uploadWriters.Put(buf) }()
 		var dst io.Writer = buf
 		var conv *asciiconv.FromNetwork
 		if ascii {

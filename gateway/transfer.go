@@ -257,12 +257,19 @@ func (c stallConn) Write(p []byte) (int, error) {
 // copyBuf is the transfer chunk size.
 const copyBuf = 64 << 10
 
+// copyBufs recycles pump's chunk buffers: a small file's transfer would
+// otherwise leave 64 KiB of garbage each, which at hundreds of files a
+// second is most of what the collector has to do.
+var copyBufs = sync.Pool{New: func() any { return new([copyBuf]byte) }}
+
 // pump copies src to dst in chunks: check (if set) runs before each chunk
 // is written, wait (if set) paces it, and x counts what was written (and
 // hashes it, with one Write per chunk, when x.hash is set).
 func pump(ctx context.Context, dst io.Writer, src io.Reader, x *transfer,
 	check func(total int64) error, wait func(ctx context.Context, n int) error) error {
-	buf := make([]byte, copyBuf)
+	chunk := copyBufs.Get().(*[copyBuf]byte)
+	defer copyBufs.Put(chunk) // dst and the hash copy what they keep (io.Writer)
+	buf := chunk[:]
 	for {
 		n, rerr := src.Read(buf)
 		if n > 0 {
