@@ -89,6 +89,11 @@ type session struct {
 	snap sessSnap // admin API view, own mutex (sessions_api.go)
 }
 
+// sharedMLSTFacts is every new session's MLST fact selection. Sessions
+// share it read-only: OPTS MLST (setMLSTFacts) replaces a session's map,
+// it never writes to it, so an idle session holds no map of its own.
+var sharedMLSTFacts = defaultMLSTFacts()
+
 func newSession(srv *Server, c net.Conn, client netip.Addr, implicit bool, id string) *session {
 	s := &session{
 		srv:       srv,
@@ -100,7 +105,7 @@ func newSession(srv *Server, c net.Conn, client netip.Addr, implicit bool, id st
 		raw:       c,
 		conn:      c,
 		cwd:       rootPath,
-		mlstFacts: defaultMLSTFacts(),
+		mlstFacts: sharedMLSTFacts,
 	}
 	s.log = srv.log.With("conn_id", id, "remote_addr", client.String())
 	s.lr = newLineReader(c)

@@ -1,11 +1,12 @@
 package gateway
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
-	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -39,36 +40,143 @@ type request struct {
 	arg  string
 }
 
-// lineReader reads bounded command lines from the control connection.
+// lineBufs holds the line buffers of the sessions that are between a
+// command's first byte and its line end: an idle session holds none.
+var lineBufs = sync.Pool{New: func() any { return new([maxLine]byte) }}
+
+// idleRead is the size of the read a lineReader waits in while idle.
+const idleRead = 64
+
+// maxEmptyReads bounds consecutive reads that return neither bytes nor an
+// error (as bufio does).
+const maxEmptyReads = 100
+
+// lineReader reads bounded command lines from the control connection. It
+// holds no line buffer while idle: it waits for the next command in a read
+// into its small first array. A read that returns exactly one line is
+// parsed from there; otherwise it takes a maxLine buffer from lineBufs and
+// gives it back as soon as every byte read has been consumed. Only the
+// session goroutine uses it.
 type lineReader struct {
-	br *bufio.Reader
+	r     io.Reader
+	buf   *[maxLine]byte // nil while nothing is buffered
+	start int            // buf[start:end] is read but not consumed
+	end   int
+	err   error // a read error, returned once the bytes before it are consumed
+	first [idleRead]byte
 }
 
 func newLineReader(r io.Reader) *lineReader {
-	return &lineReader{br: bufio.NewReaderSize(r, maxLine)}
+	return &lineReader{r: r}
 }
 
 // buffered reports bytes read from the connection but not yet consumed;
 // after AUTH TLS any such byte is plaintext injection.
-func (lr *lineReader) buffered() int { return lr.br.Buffered() }
+func (lr *lineReader) buffered() int { return lr.end - lr.start }
 
 // readRequest reads and parses one line. Errors other than errBadBytes and
 // errBadVerb end the session.
 func (lr *lineReader) readRequest() (request, error) {
-	line, err := lr.br.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		return request{}, errLineTooLong
-	}
+	line, err := lr.readLine()
 	if err != nil {
-		if len(line) > 0 && errors.Is(err, io.EOF) {
-			return request{}, io.ErrUnexpectedEOF
-		}
 		return request{}, err
 	}
-	return parseRequest(line)
+	req, err := parseRequest(line) // copies what it keeps
+	lr.release()
+	return req, err
 }
 
-// parseRequest validates one raw line (with its LF) and splits it.
+// readLine returns the next line, LF included, valid until the next call
+// or release. A line of maxLine bytes without its LF is errLineTooLong;
+// EOF inside a line is io.ErrUnexpectedEOF.
+func (lr *lineReader) readLine() ([]byte, error) {
+	for empty := 0; lr.buf == nil; {
+		if err := lr.takeErr(); err != nil {
+			return nil, err
+		}
+		n, err := lr.r.Read(lr.first[:])
+		lr.err = err
+		if n > 0 && bytes.IndexByte(lr.first[:n], '\n') == n-1 {
+			return lr.first[:n], nil // exactly one line: no buffer needed
+		}
+		if n > 0 {
+			lr.buf = lineBufs.Get().(*[maxLine]byte)
+			lr.start, lr.end = 0, copy(lr.buf[:], lr.first[:n])
+		} else if err == nil {
+			if empty++; empty == maxEmptyReads {
+				return nil, io.ErrNoProgress
+			}
+		}
+	}
+	for empty := 0; ; {
+		if i := bytes.IndexByte(lr.buf[lr.start:lr.end], '\n'); i >= 0 {
+			line := lr.buf[lr.start : lr.start+i+1]
+			lr.start += i + 1
+			return line, nil
+		}
+		if lr.err != nil {
+			partial := lr.end > lr.start
+			lr.discard()
+			err := lr.takeErr()
+			if partial && errors.Is(err, io.EOF) {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		if lr.end-lr.start >= maxLine {
+			lr.discard()
+			return nil, errLineTooLong
+		}
+		if lr.start > 0 {
+			lr.end = copy(lr.buf[:], lr.buf[lr.start:lr.end])
+			lr.start = 0
+		}
+		n, err := lr.r.Read(lr.buf[lr.end:])
+		lr.end += n
+		lr.err = err
+		if n == 0 && err == nil {
+			if empty++; empty == maxEmptyReads {
+				lr.err = io.ErrNoProgress
+			}
+		} else {
+			empty = 0
+		}
+	}
+}
+
+func (lr *lineReader) takeErr() error {
+	err := lr.err
+	lr.err = nil
+	return err
+}
+
+// discard drops every buffered byte and the buffer.
+func (lr *lineReader) discard() {
+	lr.start = lr.end
+	lr.release()
+}
+
+// release gives the buffer back once nothing in it is left to consume.
+func (lr *lineReader) release() {
+	if lr.buf != nil && lr.start == lr.end {
+		lineBufs.Put(lr.buf)
+		lr.buf, lr.start, lr.end = nil, 0, 0
+	}
+}
+
+// verbNames interns the command table's verbs, so that parsing a known
+// verb allocates nothing. Built on first use: the table is filled by an
+// init function.
+var verbNames = sync.OnceValue(func() map[string]string {
+	m := make(map[string]string, len(commands))
+	for v := range commands {
+		m[v] = v
+	}
+	return m
+})
+
+// parseRequest validates one raw line (with its LF) and splits it. The
+// request does not refer to line.
 func parseRequest(line []byte) (request, error) {
 	line = trimLineEnd(line)
 	line = stripTelnet(line)
@@ -80,17 +188,30 @@ func parseRequest(line []byte) (request, error) {
 			return request{}, errBadBytes
 		}
 	}
-	s := string(line)
-	verb, arg, _ := strings.Cut(s, " ")
+	verb, arg, _ := bytes.Cut(line, []byte{' '})
 	if !validVerb(verb) {
 		return request{}, errBadVerb
 	}
-	return request{verb: strings.ToUpper(verb), arg: arg}, nil
+	var upper [maxVerb]byte
+	for i, c := range verb {
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		upper[i] = c
+	}
+	req := request{verb: verbNames()[string(upper[:len(verb)])]}
+	if req.verb == "" {
+		req.verb = string(upper[:len(verb)])
+	}
+	if len(arg) > 0 {
+		req.arg = string(arg)
+	}
+	return req, nil
 }
 
 // validVerb reports whether v is minVerb to maxVerb ASCII letters and
 // digits, starting with a letter.
-func validVerb(v string) bool {
+func validVerb[T ~string | ~[]byte](v T) bool {
 	if len(v) < minVerb || len(v) > maxVerb {
 		return false
 	}
@@ -129,53 +250,118 @@ func stripTelnet(b []byte) []byte {
 	return b
 }
 
+// replyBufs holds the buffers replies are encoded in, so an idle session
+// holds no write buffer.
+var replyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// maxPooledReply: larger reply buffers (long multi-line replies) are left
+// to the garbage collector.
+const maxPooledReply = 64 << 10
+
 // replyWriter is the one encoder for everything written on the control
 // connection. Interpolated text is neutralised: CR, LF, NUL and 0xFF
-// become '?', so a file name can never forge a reply line.
+// become '?', so a file name can never forge a reply line. Each reply is
+// encoded whole and written with one Write; after a failed write every
+// later one fails with the same error.
 type replyWriter struct {
-	bw   *bufio.Writer
-	last int // code of the last reply written
+	w    io.Writer
+	err  error // the first write error
+	last int   // code of the last reply written
 }
 
 func newReplyWriter(w io.Writer) *replyWriter {
-	return &replyWriter{bw: bufio.NewWriterSize(w, 4096)}
+	return &replyWriter{w: w}
 }
 
 // sanitize makes text safe for one reply line.
 func sanitize(s string) string {
-	if strings.IndexFunc(s, unsafeRune) < 0 && utf8.ValidString(s) {
+	if safeText(s) {
 		return s
 	}
-	var b strings.Builder
+	return string(appendSanitized(nil, s))
+}
+
+// safeText reports whether s needs no replacement: valid UTF-8 without
+// an unsafe rune. ASCII text is checked byte by byte.
+func safeText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\r' || c == '\n' || c == 0:
+			return false
+		case c >= utf8.RuneSelf:
+			return strings.IndexFunc(s, unsafeRune) < 0 && utf8.ValidString(s)
+		}
+	}
+	return true
+}
+
+// appendSanitized appends s with every unsafe rune and every invalid
+// byte replaced by '?'.
+func appendSanitized(b []byte, s string) []byte {
+	if safeText(s) {
+		return append(b, s...)
+	}
 	for _, r := range s {
 		if unsafeRune(r) || r == utf8.RuneError {
-			b.WriteByte('?')
+			b = append(b, '?')
 			continue
 		}
-		b.WriteRune(r)
+		b = utf8.AppendRune(b, r)
 	}
-	return b.String()
+	return b
 }
 
 func unsafeRune(r rune) bool {
 	return r == '\r' || r == '\n' || r == 0 || r == 0xff
 }
 
-// write sends a single-line reply and flushes.
+// appendLine appends one reply line: the code as three digits (as %03d),
+// sep, the sanitised text and CRLF.
+func appendLine(b []byte, code int, sep byte, text string) []byte {
+	if code >= 0 && code < 1000 {
+		b = append(b, byte('0'+code/100), byte('0'+code/10%10), byte('0'+code%10))
+	} else {
+		b = strconv.AppendInt(b, int64(code), 10)
+	}
+	return appendBody(append(b, sep), text)
+}
+
+// appendBody appends the sanitised text and CRLF.
+func appendBody(b []byte, text string) []byte {
+	b = appendSanitized(b, text)
+	return append(b, '\r', '\n')
+}
+
+// send writes one encoded reply.
+func (rw *replyWriter) send(encode func([]byte) []byte) error {
+	if rw.err != nil {
+		return rw.err
+	}
+	bp := replyBufs.Get().(*[]byte)
+	b := encode((*bp)[:0])
+	_, rw.err = rw.w.Write(b)
+	if cap(b) <= maxPooledReply {
+		*bp = b[:0]
+		replyBufs.Put(bp)
+	}
+	return rw.err
+}
+
+// write sends a single-line reply.
 func (rw *replyWriter) write(code int, text string) error {
 	rw.last = code
-	fmt.Fprintf(rw.bw, "%03d %s\r\n", code, sanitize(text))
-	return rw.bw.Flush()
+	return rw.send(func(b []byte) []byte { return appendLine(b, code, ' ', text) })
 }
 
 // writeMulti sends "code-first", each body line indented by one space,
-// then "code last", and flushes.
+// then "code last".
 func (rw *replyWriter) writeMulti(code int, first string, body []string, last string) error {
 	rw.last = code
-	fmt.Fprintf(rw.bw, "%03d-%s\r\n", code, sanitize(first))
-	for _, l := range body {
-		fmt.Fprintf(rw.bw, " %s\r\n", sanitize(l))
-	}
-	fmt.Fprintf(rw.bw, "%03d %s\r\n", code, sanitize(last))
-	return rw.bw.Flush()
+	return rw.send(func(b []byte) []byte {
+		b = appendLine(b, code, '-', first)
+		for _, l := range body {
+			b = appendBody(append(b, ' '), l)
+		}
+		return appendLine(b, code, ' ', last)
+	})
 }

@@ -56,22 +56,37 @@ func resolve(cwd vpath, arg string) (vpath, error) {
 		return vpath{}, errBadPath
 	}
 	var p string
-	if strings.HasPrefix(arg, "/") {
+	switch {
+	case strings.HasPrefix(arg, "/"):
 		p = path.Clean(arg)
-	} else {
+	case cwd.p == "":
 		p = path.Join(cwd.p, arg)
+	case arg == "":
+		p = path.Clean(cwd.p) // path.Join(cwd.p, arg), without its copy
+	default:
+		p = path.Clean(cwd.p + "/" + arg) // path.Join(cwd.p, arg), one copy fewer
 	}
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p
 	}
-	p = path.Clean(p) // "/.." -> "/"
-	if len(p) > maxPathLen {
+	p = path.Clean(p) // "/.." -> "/"; no copy when already clean
+	if len(p) > maxPathLen || !elementsFit(p) {
 		return vpath{}, errBadPath
 	}
-	for _, el := range strings.Split(p[1:], "/") {
-		if len(el) > maxElementLen {
-			return vpath{}, errBadPath
-		}
-	}
 	return vpath{p: p}, nil
+}
+
+// elementsFit reports whether no element of the absolute path p is longer
+// than maxElementLen.
+func elementsFit(p string) bool {
+	for rest := p[1:]; ; {
+		i := strings.IndexByte(rest, '/')
+		if i < 0 {
+			return len(rest) <= maxElementLen
+		}
+		if i > maxElementLen {
+			return false
+		}
+		rest = rest[i+1:]
+	}
 }

@@ -3,6 +3,7 @@ package listing
 import (
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -72,37 +73,61 @@ func ListLine(fi fs.FileInfo, now time.Time) string {
 	if mode.IsDir() && size <= 0 {
 		size = 4096
 	}
-	return fmt.Sprintf("%c%s 1 ftp ftp %13d %s %s",
-		typ, permString(perm), size, lsTime(fi.ModTime(), now), sanitize(fi.Name()))
+	name := sanitize(fi.Name())
+	var scratch [96]byte // the line but the name, on the stack
+	b := append(scratch[:0], typ)
+	b = appendPerm(b, perm)
+	b = append(b, " 1 ftp ftp "...)
+	b = appendPadded(b, size, 13)
+	b = append(b, ' ')
+	b = appendLsTime(b, fi.ModTime(), now)
+	b = append(b, ' ')
+	var l strings.Builder
+	l.Grow(len(b) + len(name))
+	l.Write(b)
+	l.WriteString(name)
+	return l.String()
 }
 
-// permString renders the nine rwx permission characters.
-func permString(p fs.FileMode) string {
+// appendPerm appends the nine rwx permission characters.
+func appendPerm(b []byte, p fs.FileMode) []byte {
 	const rwx = "rwxrwxrwx"
-	var b [9]byte
-	for i := range b {
+	for i := range 9 {
 		if p&(1<<(8-i)) != 0 {
-			b[i] = rwx[i]
+			b = append(b, rwx[i])
 		} else {
-			b[i] = '-'
+			b = append(b, '-')
 		}
 	}
-	return string(b[:])
+	return b
 }
 
-// lsTime formats t the way ls -l does, in UTC.
-func lsTime(t, now time.Time) string {
+// appendPadded appends n right-aligned in width bytes, as %*d does.
+func appendPadded(b []byte, n int64, width int) []byte {
+	var digits [24]byte
+	d := strconv.AppendInt(digits[:0], n, 10)
+	for range width - len(d) {
+		b = append(b, ' ')
+	}
+	return append(b, d...)
+}
+
+// appendLsTime appends t the way ls -l shows it, in UTC.
+func appendLsTime(b []byte, t, now time.Time) []byte {
 	t = t.UTC()
 	if t.After(now) || now.Sub(t) > sixMonths {
-		return t.Format("Jan _2  2006")
+		return t.AppendFormat(b, "Jan _2  2006")
 	}
-	return t.Format("Jan _2 15:04")
+	return t.AppendFormat(b, "Jan _2 15:04")
 }
+
+// mdtmLayout is the RFC 3659 time-val without a fraction.
+const mdtmLayout = "20060102150405"
 
 // FormatMDTM formats t in UTC as the RFC 3659 time-val YYYYMMDDHHMMSS, for
 // MDTM replies and the modify fact.
 func FormatMDTM(t time.Time) string {
-	return t.UTC().Format("20060102150405")
+	return t.UTC().Format(mdtmLayout)
 }
 
 // ParseMDTM parses an RFC 3659 time-val, YYYYMMDDHHMMSS with an optional
@@ -116,7 +141,7 @@ func ParseMDTM(s string) (time.Time, error) {
 	if hasFrac && (len(frac) == 0 || len(frac) > 9 || !allDigits(frac)) {
 		return time.Time{}, fmt.Errorf("parse time %q: bad fraction", s)
 	}
-	t, err := time.ParseInLocation("20060102150405", main, time.UTC)
+	t, err := time.ParseInLocation(mdtmLayout, main, time.UTC)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("parse time %q: %w", s, err)
 	}

@@ -35,28 +35,39 @@ type Facts struct {
 // NUL (they would break the line's syntax); the name has CR, LF and NUL
 // replaced by '?'. MLST replies need a leading space, which the caller adds.
 func MLSxLine(f Facts, name string) string {
-	var b strings.Builder
-	fact := func(k, v string) {
-		if v == "" {
-			return
-		}
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(factValue(v))
-		b.WriteByte(';')
-	}
-	fact("type", f.Type)
+	var scratch [160]byte // the facts, on the stack
+	b := appendFact(scratch[:0], "type", f.Type)
 	if f.Type == TypeFile || f.Type == "" {
-		fact("size", strconv.FormatInt(max(f.Size, 0), 10))
+		b = append(b, "size="...)
+		b = strconv.AppendInt(b, max(f.Size, 0), 10)
+		b = append(b, ';')
 	}
 	if !f.Modify.IsZero() {
-		fact("modify", FormatMDTM(f.Modify))
+		b = append(b, "modify="...)
+		b = f.Modify.UTC().AppendFormat(b, mdtmLayout)
+		b = append(b, ';')
 	}
-	fact("perm", f.Perm)
-	fact("unique", f.Unique)
-	b.WriteByte(' ')
-	b.WriteString(sanitize(name))
-	return b.String()
+	b = appendFact(b, "perm", f.Perm)
+	b = appendFact(b, "unique", f.Unique)
+	b = append(b, ' ')
+	name = sanitize(name)
+	var l strings.Builder
+	l.Grow(len(b) + len(name))
+	l.Write(b)
+	l.WriteString(name)
+	return l.String()
+}
+
+// appendFact appends "k=v;" for a non-empty v, without the bytes that
+// would break the line's syntax.
+func appendFact(b []byte, k, v string) []byte {
+	if v == "" {
+		return b
+	}
+	b = append(b, k...)
+	b = append(b, '=')
+	b = append(b, factValue(v)...)
+	return append(b, ';')
 }
 
 func factValue(v string) string {
@@ -93,10 +104,12 @@ type PermSet struct {
 // letters defined for the entry's kind appear: a, d, f, r, w for files;
 // c, d, e, f, l, m, p for directories.
 func PermFact(isDir bool, p PermSet) string {
-	var b []byte
+	var b [10]byte
+	n := 0
 	add := func(ok bool, c byte) {
 		if ok {
-			b = append(b, c)
+			b[n] = c
+			n++
 		}
 	}
 	if isDir {
@@ -114,5 +127,5 @@ func PermFact(isDir bool, p PermSet) string {
 		add(p.Read, 'r')
 		add(p.Write, 'w')
 	}
-	return string(b)
+	return string(b[:n])
 }
