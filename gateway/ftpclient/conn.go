@@ -52,7 +52,7 @@ type Config struct {
 }
 
 // Conn is one control connection. It is not safe for concurrent use,
-// except Close, which may be called at any time.
+// except Close and CloseNow, which may be called at any time.
 type Conn struct {
 	// Greeting is the server's 220 reply.
 	Greeting Reply
@@ -72,6 +72,11 @@ type Conn struct {
 
 	onCommand func(line string)
 	onReply   func(Reply)
+
+	mu   sync.Mutex
+	bind uint64          // guarded by mu: counts Bind calls, so a late cut is ignored
+	ctx  context.Context // guarded by mu: the context of Bind; nil when unbound
+	data *Data           // guarded by mu: the open data connection
 
 	closeOnce sync.Once
 	closeErr  error
@@ -117,14 +122,13 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	c.rr = newReplyReader(raw)
 	stop := c.watch(ctx)
 	defer stop()
-	c.deadline()
 	if cfg.Implicit {
 		if err := c.handshake(ctx); err != nil {
 			raw.Close()
 			return nil, err
 		}
 	}
-	rep, err := c.read()
+	rep, err := c.greeting()
 	if err == nil && rep.Code != 220 {
 		err = &Error{Cmd: "greeting", Reply: rep}
 	}
@@ -134,6 +138,20 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Conn, error) {
 	}
 	c.Greeting = rep
 	return c, nil
+}
+
+// greeting reads the server's first reply, after any 120 ("ready in n
+// minutes"), each within the timeout.
+func (c *Conn) greeting() (Reply, error) {
+	for {
+		if err := c.arm(c.raw, c.timeout); err != nil {
+			return Reply{}, err
+		}
+		rep, err := c.read()
+		if err != nil || rep.Code != 120 {
+			return rep, err
+		}
+	}
 }
 
 // read reads one reply and shows it to OnReply.
@@ -151,7 +169,9 @@ func (c *Conn) handshake(ctx context.Context) error {
 	tc := tls.Client(c.raw, c.tlsConf)
 	hctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	c.deadline()
+	if err := c.arm(c.raw, c.timeout); err != nil {
+		return fmt.Errorf("tls handshake: %w", err)
+	}
 	if err := tc.HandshakeContext(hctx); err != nil {
 		return fmt.Errorf("tls handshake: %w", err)
 	}
@@ -170,8 +190,75 @@ func (c *Conn) watch(ctx context.Context) (stop func()) {
 	return func() { s() }
 }
 
-// deadline sets the per-command deadline.
-func (c *Conn) deadline() { c.raw.SetDeadline(time.Now().Add(c.timeout)) }
+// arm gives conn (the control connection or the open data connection)
+// the deadline d for its next exchange, unless the context of Bind has
+// ended: then it returns that context's error, and nothing is sent or
+// waited for. Checking and setting under mu orders it with cut.
+func (c *Conn) arm(conn net.Conn, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx != nil {
+		if err := c.ctx.Err(); err != nil {
+			return err
+		}
+	}
+	conn.SetDeadline(time.Now().Add(d))
+	return nil
+}
+
+// Bind ties the connection's exchanges to ctx until end is called, for
+// a caller that runs several of them per operation: once ctx ends, a
+// read or write blocked on the control connection or on the open data
+// connection returns at once (its deadline is cut), and every later
+// exchange fails with ctx's error without sending anything. Bindings do
+// not nest; each exchange keeps its own timeout meanwhile.
+func (c *Conn) Bind(ctx context.Context) (end func()) {
+	c.mu.Lock()
+	c.bind++
+	gen := c.bind
+	c.ctx = ctx
+	c.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { c.cut(gen) })
+	return func() {
+		stop()
+		c.mu.Lock()
+		if c.bind == gen {
+			c.ctx = nil
+		}
+		c.mu.Unlock()
+	}
+}
+
+// cut makes the connections time out now, unless the binding gen ended.
+func (c *Conn) cut(gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bind != gen || c.ctx == nil {
+		return
+	}
+	now := time.Now()
+	c.raw.SetDeadline(now)
+	if c.data != nil {
+		c.data.raw.SetDeadline(now)
+	}
+}
+
+// Context is the context of the current Bind, or context.Background.
+func (c *Conn) Context() context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx == nil {
+		return context.Background()
+	}
+	return c.ctx
+}
+
+// Alive reports whether a connection between exchanges can still be
+// used: the server has neither sent anything unasked (a 421 before it
+// closes) nor closed it. It looks at what is buffered and peeks at the
+// socket without blocking (on Unix; elsewhere a close is found by the
+// next command).
+func (c *Conn) Alive() bool { return c.rr.buffered() == 0 && peekIdle(c.raw) }
 
 // RemoteIP is the control connection's peer address.
 func (c *Conn) RemoteIP() net.IP { return c.peer }
@@ -200,6 +287,9 @@ func (c *Conn) Send(verb string, args ...string) error {
 	if strings.ContainsAny(line, "\r\n\x00") {
 		return fmt.Errorf("%s: %w", verb, ErrBadArgument)
 	}
+	if err := c.arm(c.raw, c.timeout); err != nil {
+		return fmt.Errorf("send %s: %w", verb, err)
+	}
 	if c.onCommand != nil {
 		shown := line
 		if v := strings.ToUpper(verb); (v == "PASS" || v == "ACCT") && len(args) > 0 {
@@ -207,7 +297,6 @@ func (c *Conn) Send(verb string, args ...string) error {
 		}
 		c.onCommand(shown)
 	}
-	c.deadline()
 	if _, err := c.conn.Write([]byte(line + "\r\n")); err != nil {
 		return fmt.Errorf("send %s: %w", verb, err)
 	}
@@ -216,7 +305,9 @@ func (c *Conn) Send(verb string, args ...string) error {
 
 // ReadReply reads the next reply.
 func (c *Conn) ReadReply() (Reply, error) {
-	c.deadline()
+	if err := c.arm(c.raw, c.timeout); err != nil {
+		return Reply{}, fmt.Errorf("read reply: %w", err)
+	}
 	rep, err := c.read()
 	if err != nil {
 		return Reply{}, fmt.Errorf("read reply: %w", err)
@@ -336,6 +427,19 @@ func (c *Conn) Quit() error {
 	_, err := c.Cmd("QUIT")
 	c.Close()
 	return err
+}
+
+// CloseNow closes the control connection and the open data connection
+// at once, without QUIT or close_notify. It may be called from any
+// goroutine, also while another is blocked in an exchange.
+func (c *Conn) CloseNow() {
+	c.mu.Lock()
+	d := c.data
+	c.mu.Unlock()
+	if d != nil {
+		d.drop()
+	}
+	c.raw.Close()
 }
 
 // Close closes the connection (without QUIT).

@@ -68,7 +68,8 @@ func (c *Conn) DialData(ctx context.Context, p Passive) (net.Conn, error) {
 	return conn, nil
 }
 
-// TransferOptions change how Transfer opens its data connection.
+// TransferOptions change how Transfer and OpenData open the data
+// connection.
 type TransferOptions struct {
 	// Passive is the address to use; zero means EnterPassive.
 	Passive Passive
@@ -87,8 +88,8 @@ type TransferOptions struct {
 	Restart int64
 	// FinalWait bounds the wait for the completion reply once the data
 	// connection is closed; zero means the connection's timeout. When it
-	// passes, Transfer returns ErrNoCompletion and the connection is out
-	// of step: close it.
+	// passes, Transfer (or Finish, or Abort) returns ErrNoCompletion and
+	// the connection is out of step: close it.
 	FinalWait time.Duration
 }
 
@@ -96,7 +97,7 @@ type TransferOptions struct {
 // within TransferOptions.FinalWait.
 var ErrNoCompletion = errors.New("no completion reply")
 
-// TransferInfo is what Transfer learned.
+// TransferInfo is what Transfer (or OpenData and Finish) learned.
 type TransferInfo struct {
 	// Passive is where the data connection went; in active mode its
 	// Verb is "EPRT" or "PORT" and Addr the address this client
@@ -112,22 +113,50 @@ type TransferInfo struct {
 var ErrDataTLS = errors.New("data connection tls handshake failed")
 
 // Transfer runs one command that moves data (RETR, STOR, LIST, MLSD,
-// NLST, ...): it enters passive mode and connects (or, with
-// opts.Active, listens and sends EPRT or PORT), sends REST when
-// opts.Restart is set, sends the command, and after the 1xx reply (and,
-// in active mode, the server's connection) runs fn on the data
-// connection (TLS under PROT P), then closes it and reads the completion
-// reply. A refused command, a
-// failed handshake or a failing completion reply is an error; info holds
-// what was seen up to there.
+// NLST, ...): OpenData, then fn on the data connection (whose reads and
+// writes each have the connection's timeout), then Finish. A refused
+// command, a failed handshake or a failing completion reply is an
+// error; info holds what was seen up to there.
 func (c *Conn) Transfer(ctx context.Context, opts TransferOptions, fn func(conn net.Conn) error, verb string, args ...string) (TransferInfo, error) {
-	var info TransferInfo
-	var data net.Conn
+	d, info, err := c.OpenData(ctx, opts, verb, args...)
+	if err != nil {
+		return info, err
+	}
+	return d.finish(fn(dataConn{d.conn, d}))
+}
+
+// Data is the data connection of a transfer in progress, from OpenData.
+// Read and Write move the data, each within the connection's timeout
+// (so a stalled server ends the transfer but a long one is not cut);
+// Finish or Abort ends the transfer, once. Read and Write are used by
+// one goroutine; Abort (and Conn.CloseNow) may come from another and cut
+// them short.
+type Data struct {
+	c    *Conn
+	opts TransferOptions
+	verb string
+	info TransferInfo
+	raw  net.Conn    // the TCP connection
+	conn net.Conn    // raw, or the TLS connection over it
+	stop func() bool // ends the watch of OpenData's context
+}
+
+// OpenData starts a transfer: it enters passive mode and connects (or,
+// with opts.Active, listens and sends EPRT or PORT), sends REST when
+// opts.Restart is set, sends the command, and after the 1xx reply (and,
+// in active mode, the server's connection) runs the TLS handshake under
+// PROT P, resuming the control connection's session unless
+// opts.FreshSession. ctx bounds the dial and the handshake and, until
+// the transfer ends, closes the data connection when it ends. A refused
+// command is an *Error; after a failed handshake the completion reply is
+// read too. info holds what was seen.
+func (c *Conn) OpenData(ctx context.Context, opts TransferOptions, verb string, args ...string) (*Data, TransferInfo, error) {
+	d := &Data{c: c, opts: opts, verb: verb}
 	var ln *net.TCPListener
 	if opts.Active {
 		var err error
-		if ln, info.Passive, err = c.listenActive(); err != nil {
-			return info, err
+		if ln, d.info.Passive, err = c.listenActive(); err != nil {
+			return nil, d.info, err
 		}
 		defer ln.Close()
 		stop := context.AfterFunc(ctx, func() { ln.Close() })
@@ -137,97 +166,164 @@ func (c *Conn) Transfer(ctx context.Context, opts TransferOptions, fn func(conn 
 		if p.Addr == "" {
 			var err error
 			if p, err = c.EnterPassive(); err != nil {
-				return info, err
+				return nil, d.info, err
 			}
 		}
-		info.Passive = p
-		var err error
-		if data, err = c.DialData(ctx, p); err != nil {
-			return info, err
+		d.info.Passive = p
+		raw, err := c.DialData(ctx, p)
+		if err != nil {
+			return nil, d.info, err
 		}
-		defer data.Close()
-		stop := context.AfterFunc(ctx, func() { data.Close() })
-		defer stop()
+		d.attach(ctx, raw)
 	}
-	if opts.Restart > 0 {
-		if _, err := c.Expect(350, "REST", strconv.FormatInt(opts.Restart, 10)); err != nil {
-			return info, err
+	if err := d.request(verb, args); err != nil {
+		d.drop()
+		return nil, d.info, err
+	}
+	if ln != nil {
+		raw, err := c.acceptActive(ln)
+		if err != nil {
+			// The server may still answer (425); read it so the
+			// connection stays in step.
+			if final, ferr := c.readFinal(opts.FinalWait); ferr == nil {
+				d.info.Final = final
+			}
+			return nil, d.info, err
+		}
+		d.attach(ctx, raw)
+	}
+	if err := d.protect(ctx); err != nil {
+		d.drop()
+		info, err := d.fail(err)
+		return nil, info, err
+	}
+	return d, d.info, nil
+}
+
+// attach makes raw the transfer's data connection: Bind's cut and
+// CloseNow reach it, and it is closed when ctx ends.
+func (d *Data) attach(ctx context.Context, raw net.Conn) {
+	d.raw, d.conn = raw, raw
+	d.stop = context.AfterFunc(ctx, func() { raw.Close() })
+	d.c.mu.Lock()
+	d.c.data = d
+	d.c.mu.Unlock()
+}
+
+// drop closes the data connection at once; it may be called more than
+// once.
+func (d *Data) drop() {
+	if d.raw == nil {
+		return
+	}
+	d.stop()
+	d.c.mu.Lock()
+	if d.c.data == d {
+		d.c.data = nil
+	}
+	d.c.mu.Unlock()
+	d.raw.Close()
+}
+
+// request sends REST when asked and the command, and reads its 1xx.
+func (d *Data) request(verb string, args []string) error {
+	c := d.c
+	if d.opts.Restart > 0 {
+		if _, err := c.Expect(350, "REST", strconv.FormatInt(d.opts.Restart, 10)); err != nil {
+			return err
 		}
 	}
 	rep, err := c.Cmd(verb, args...)
 	if err != nil {
-		return info, err
+		return err
 	}
 	if rep.Class() != 1 {
-		return info, &Error{Cmd: verb, Reply: rep}
+		return &Error{Cmd: verb, Reply: rep}
 	}
-	info.Preamble, info.Opened = rep, time.Now()
-	if ln != nil {
-		if data, err = c.acceptActive(ln); err != nil {
-			// The server may still answer (425); read it so the
-			// connection stays in step.
-			if final, ferr := c.readFinal(opts.FinalWait); ferr == nil {
-				info.Final = final
-			}
-			return info, err
-		}
-		defer data.Close()
-		stop := context.AfterFunc(ctx, func() { data.Close() })
-		defer stop()
-	}
-	return c.finishTransfer(ctx, opts, info, data, fn, verb)
+	d.info.Preamble, d.info.Opened = rep, time.Now()
+	return nil
 }
 
-// finishTransfer runs fn on the data connection after the 1xx reply
-// (TLS under PROT P), closes it and reads the completion reply.
-func (c *Conn) finishTransfer(ctx context.Context, opts TransferOptions, info TransferInfo, raw net.Conn, fn func(conn net.Conn) error, verb string) (TransferInfo, error) {
-	data := raw
-	data.SetDeadline(time.Now().Add(c.timeout))
-	var ferr error
-	if c.protP {
-		var tc *tls.Conn
-		if tc, ferr = c.dataTLS(ctx, data, opts.FreshSession); ferr == nil {
-			cs := tc.ConnectionState()
-			info.TLS, data = &cs, tc
-		}
+// protect runs the client handshake on the data connection under PROT
+// P: with the control connection's configuration, so its session cache
+// offers the control session for resumption, or (FreshSession) without
+// any cache.
+func (d *Data) protect(ctx context.Context) error {
+	c := d.c
+	if err := c.arm(d.raw, c.timeout); err != nil {
+		return err
 	}
-	if ferr == nil {
-		ferr = fn(deadlined{data, c.timeout})
-		if cerr := c.closeData(raw, data); ferr == nil && cerr != nil {
-			ferr = fmt.Errorf("close data connection: %w", cerr)
-		}
-	} else {
-		data.Close()
+	if !c.protP {
+		return nil
 	}
-	final, err := c.readFinal(opts.FinalWait)
-	if err != nil {
-		return info, fmt.Errorf("%s: %w", verb, err)
-	}
-	info.Final = final
-	if final.Class() != 2 {
-		if ferr != nil {
-			return info, fmt.Errorf("%w (%w)", &Error{Cmd: verb, Reply: final}, ferr)
-		}
-		return info, &Error{Cmd: verb, Reply: final}
-	}
-	return info, ferr
-}
-
-// dataTLS runs the client handshake on a data connection: with the
-// control connection's configuration, so its session cache offers the
-// control session for resumption, or (fresh) without any cache.
-func (c *Conn) dataTLS(ctx context.Context, data net.Conn, fresh bool) (*tls.Conn, error) {
 	conf := c.tlsConf
-	if fresh {
+	if d.opts.FreshSession {
 		conf = c.tlsConf.Clone()
 		conf.ClientSessionCache = nil
 		conf.SessionTicketsDisabled = true
 	}
-	tc := tls.Client(data, conf)
+	tc := tls.Client(d.raw, conf)
 	if err := tc.HandshakeContext(ctx); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrDataTLS, err)
+		return fmt.Errorf("%w: %w", ErrDataTLS, err)
 	}
-	return tc, nil
+	cs := tc.ConnectionState()
+	d.info.TLS, d.conn = &cs, tc
+	return nil
+}
+
+// Read reads the data connection within the connection's timeout.
+func (d *Data) Read(p []byte) (int, error) {
+	if err := d.c.arm(d.raw, d.c.timeout); err != nil {
+		return 0, err
+	}
+	return d.conn.Read(p)
+}
+
+// Write writes the data connection within the connection's timeout.
+func (d *Data) Write(p []byte) (int, error) {
+	if err := d.c.arm(d.raw, d.c.timeout); err != nil {
+		return 0, err
+	}
+	return d.conn.Write(p)
+}
+
+// Finish ends the transfer: the data connection is closed gracefully
+// (see closeData) and the completion reply read, within
+// TransferOptions.FinalWait; a reply other than 2xx is an *Error.
+func (d *Data) Finish() (TransferInfo, error) { return d.finish(nil) }
+
+// finish is Finish after the transfer's own error ferr (nil: none).
+func (d *Data) finish(ferr error) (TransferInfo, error) {
+	if cerr := d.closeData(); ferr == nil && cerr != nil {
+		ferr = fmt.Errorf("close data connection: %w", cerr)
+	}
+	return d.fail(ferr)
+}
+
+// fail reads the completion reply after the data connection is closed,
+// and returns it with ferr (the transfer's error, or nil).
+func (d *Data) fail(ferr error) (TransferInfo, error) {
+	final, err := d.c.readFinal(d.opts.FinalWait)
+	if err != nil {
+		return d.info, fmt.Errorf("%s: %w", d.verb, err)
+	}
+	d.info.Final = final
+	if final.Class() != 2 {
+		if ferr != nil {
+			return d.info, fmt.Errorf("%w (%w)", &Error{Cmd: d.verb, Reply: final}, ferr)
+		}
+		return d.info, &Error{Cmd: d.verb, Reply: final}
+	}
+	return d.info, ferr
+}
+
+// Abort ends the transfer early: the data connection is closed at once,
+// and the reply the server then sends (426, or 226 when it had sent
+// everything) is read and returned whatever its code. An error means no
+// reply came: the control connection is out of step.
+func (d *Data) Abort() (Reply, error) {
+	d.drop()
+	return d.c.readFinal(d.opts.FinalWait)
 }
 
 // readFinal reads a transfer's completion reply within wait (zero: the
@@ -236,7 +332,9 @@ func (c *Conn) readFinal(wait time.Duration) (Reply, error) {
 	if wait <= 0 {
 		return c.ReadReply()
 	}
-	c.raw.SetDeadline(time.Now().Add(wait))
+	if err := c.arm(c.raw, wait); err != nil {
+		return Reply{}, fmt.Errorf("read reply: %w", err)
+	}
 	rep, err := c.read()
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
@@ -256,40 +354,37 @@ const drainWait = 5 * time.Second
 // and a TCP half-close, then it reads what the server still sends until
 // it closes. Closing with unread bytes (a TLS 1.3 session ticket, say)
 // would reset the connection, and a reset can discard the end of an
-// upload the server has not read yet.
-func (c *Conn) closeData(raw, data net.Conn) error {
+// upload the server has not read yet (vsftpd: 426 Failure reading
+// network stream).
+func (d *Data) closeData() error {
 	// Errors of the half-close are not the transfer's: the server may
 	// have closed its end first (it does after a download).
-	if tc, ok := data.(*tls.Conn); ok {
+	if tc, ok := d.conn.(*tls.Conn); ok {
 		tc.CloseWrite()
 	}
-	if hc, ok := raw.(interface{ CloseWrite() error }); ok {
+	if hc, ok := d.raw.(interface{ CloseWrite() error }); ok {
 		hc.CloseWrite()
 	}
-	raw.SetDeadline(time.Now().Add(min(drainWait, c.timeout)))
-	io.Copy(io.Discard, io.LimitReader(data, 1<<20))
-	if err := raw.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+	if d.c.arm(d.raw, min(drainWait, d.c.timeout)) == nil {
+		io.Copy(io.Discard, io.LimitReader(d.conn, 1<<20))
+	}
+	err := d.raw.Close()
+	d.drop()
+	if err != nil && !errors.Is(err, net.ErrClosed) {
 		return err
 	}
 	return nil
 }
 
-// deadlined renews the connection's deadline on every read and write, so
-// a stalled peer ends the transfer but a long one is not cut.
-type deadlined struct {
+// dataConn is the net.Conn Transfer hands its callback: reads and
+// writes go through Data, with its deadlines.
+type dataConn struct {
 	net.Conn
-	d time.Duration
+	d *Data
 }
 
-func (c deadlined) Read(p []byte) (int, error) {
-	c.SetDeadline(time.Now().Add(c.d))
-	return c.Conn.Read(p)
-}
-
-func (c deadlined) Write(p []byte) (int, error) {
-	c.SetDeadline(time.Now().Add(c.d))
-	return c.Conn.Write(p)
-}
+func (c dataConn) Read(p []byte) (int, error)  { return c.d.Read(p) }
+func (c dataConn) Write(p []byte) (int, error) { return c.d.Write(p) }
 
 // maxListing bounds what List reads.
 const maxListing = 16 << 20

@@ -1,10 +1,6 @@
 package ftp
 
 import (
-	"context"
-	"crypto/tls"
-	"fmt"
-	"io"
 	"net"
 	"strconv"
 
@@ -15,184 +11,76 @@ import (
 // EPSV has been refused. The data connection always goes to the control
 // connection's peer: a PASV address elsewhere (an unroutable one behind
 // NAT, or a third host) is not followed, and the log says so.
-func (l *link) passive() (int, error) {
+func (l *link) passive() (ftpclient.Passive, error) {
 	if !l.noEPSV {
-		c, msg, err := l.cmd("EPSV", "")
-		switch {
-		case err != nil:
-			return 0, err
-		case c == 229:
-			return ftpclient.ParseEPSV(msg)
+		p, err := l.c.EPSV()
+		switch c := ftpclient.Code(err); {
+		case err == nil:
+			return l.atPeer(p), nil
 		case c >= 500:
 			l.noEPSV = true
 			l.log.Debug("upstream refused EPSV; using PASV", "code", c)
 		default:
-			return 0, newReplyError("EPSV", c, msg)
+			return ftpclient.Passive{}, upstream(err)
 		}
 	}
-	msg, err := l.expect(227, "PASV", "")
+	p, err := l.c.PASV()
 	if err != nil {
-		return 0, err
+		return ftpclient.Passive{}, upstream(err)
 	}
-	ip, port, err := ftpclient.ParsePASV(msg)
-	if err != nil {
-		return 0, err
-	}
-	if !ip.Equal(l.peer) && !l.st.pasvNoted.Swap(true) {
+	if peer := l.c.RemoteIP(); !p.Announced.Equal(peer) && !l.st.pasvNoted.Swap(true) {
 		l.log.Info("upstream PASV reply names another address; connecting to the control connection's peer instead",
-			"announced", ip.String(), "peer", l.peer.String())
+			"announced", p.Announced.String(), "peer", peer.String())
 	}
-	return port, nil
+	return l.atPeer(p), nil
 }
 
-// transfer starts a data transfer: a passive connection, REST when
-// offset > 0, the command, its preliminary reply, then the TLS handshake
-// on the data connection (after the 150, as servers expect), resuming
-// the control connection's session. A refusal closes the data connection
-// and returns the reply as a *replyError.
-func (l *link) transfer(verb, arg string, offset int64) (net.Conn, error) {
-	port, err := l.passive()
+// atPeer points p at the control connection's peer.
+func (l *link) atPeer(p ftpclient.Passive) ftpclient.Passive {
+	p.Addr = net.JoinHostPort(l.c.RemoteIP().String(), strconv.Itoa(p.Port))
+	return p
+}
+
+// transfer starts a data transfer (ftpclient's OpenData): a passive
+// connection to the peer, REST when offset > 0, the command, its
+// preliminary reply, then the TLS handshake on the data connection
+// (after the 150, as servers expect), resuming the control connection's
+// session. A refusal closes the data connection and returns the reply as
+// a *replyError.
+func (l *link) transfer(verb, arg string, offset int64) (*ftpclient.Data, error) {
+	p, err := l.passive()
 	if err != nil {
 		return nil, err
 	}
-	d := net.Dialer{Timeout: l.st.opTimeout}
-	dc, err := d.DialContext(l.opCtx(), "tcp", net.JoinHostPort(l.peer.String(), strconv.Itoa(port)))
+	var args []string
+	if arg != "" {
+		args = []string{arg}
+	}
+	d, _, err := l.c.OpenData(l.c.Context(), ftpclient.TransferOptions{Passive: p, Restart: offset}, verb, args...)
 	if err != nil {
-		return nil, fmt.Errorf("data connection: %w", err)
+		return nil, upstream(err)
 	}
-	if err := l.requestData(verb, arg, offset); err != nil {
-		dc.Close()
-		return nil, err
-	}
-	if l.tls != nil {
-		tc := tls.Client(dc, l.tls)
-		if err := l.arm(dc); err != nil {
-			dc.Close()
-			return nil, err
-		}
-		if err := tc.Handshake(); err != nil {
-			dc.Close()
-			return nil, fmt.Errorf("data connection tls handshake: %w", err)
-		}
-		dc = tc
-	}
-	l.mu.Lock()
-	l.data = dc
-	l.mu.Unlock()
-	return dc, nil
+	return d, nil
 }
 
-// requestData sends REST (when offset > 0) and the transfer command, and
-// reads the preliminary 1xx reply.
-func (l *link) requestData(verb, arg string, offset int64) error {
-	if offset > 0 {
-		if _, err := l.expect(350, "REST", strconv.FormatInt(offset, 10)); err != nil {
-			return err
-		}
-	}
-	c, msg, err := l.cmd(verb, arg)
-	if err != nil {
-		return err
-	}
-	if c/100 != 1 {
-		return newReplyError(verb, c, msg)
-	}
-	return nil
-}
-
-// finish closes the data connection and reads the transfer's final
-// reply: nil for 2xx.
-func (l *link) finish(verb string) error {
-	l.dropData()
-	c, msg, err := l.reply()
-	if err != nil {
-		return err
-	}
-	if c/100 != 2 {
-		return newReplyError(verb, c, msg)
-	}
-	return nil
-}
-
-// finishUpload ends an upload's data connection gracefully and reads the
-// final reply. The data connection is half-closed (TLS close_notify, TCP
-// FIN) and drained before it is closed: closing a socket with unread
-// bytes (TLS 1.3 session tickets the upstream sent on it) resets the
-// connection, and the upstream may then lose the data's tail (vsftpd:
-// 426 Failure reading network stream).
-func (l *link) finishUpload(verb string) error {
-	l.mu.Lock()
-	dc := l.data
-	l.mu.Unlock()
-	if dc != nil {
-		if err := halfClose(dc); err == nil && l.arm(dc) == nil {
-			io.Copy(io.Discard, io.LimitReader(dc, maxReply))
-		}
-	}
-	return l.finish(verb)
-}
-
-// halfClose ends the writing side of a data connection.
-func halfClose(dc net.Conn) error {
-	if tc, ok := dc.(*tls.Conn); ok {
-		if err := tc.CloseWrite(); err != nil {
-			return err
-		}
-		dc = tc.NetConn()
-	}
-	if cw, ok := dc.(interface{ CloseWrite() error }); ok {
-		return cw.CloseWrite()
-	}
-	return nil
+// finish ends a transfer whose data ran to the end (a download read to
+// EOF, an upload whose bytes are all written): the data connection is
+// closed gracefully (close_notify, FIN, drain: a reset could lose an
+// upload's tail) and the final reply read: nil for 2xx.
+func (l *link) finish(d *ftpclient.Data) error {
+	_, err := d.Finish()
+	return upstream(err)
 }
 
 // abandon ends a transfer early: the data connection is closed and the
 // final reply (426, 226 or another) read and dropped. If none comes
 // within op_timeout, the link is killed.
-func (l *link) abandon() {
-	l.dropData()
+func (l *link) abandon(d *ftpclient.Data) {
 	if l.dead.Load() {
-		return
+		return // kill closed the data connection too
 	}
-	c, _, err := l.reply()
-	if err != nil || c/100 == 1 {
+	rep, err := d.Abort()
+	if err != nil || rep.Class() == 1 {
 		l.kill()
 	}
-}
-
-// dropData closes the open data connection.
-func (l *link) dropData() {
-	l.mu.Lock()
-	dc := l.data
-	l.data = nil
-	l.mu.Unlock()
-	if dc != nil {
-		dc.Close()
-	}
-}
-
-// readData reads the open data connection with a stall deadline.
-func (l *link) readData(dc net.Conn, p []byte) (int, error) {
-	if err := l.arm(dc); err != nil {
-		return 0, err
-	}
-	return dc.Read(p)
-}
-
-// writeData writes the open data connection with a stall deadline.
-func (l *link) writeData(dc net.Conn, p []byte) (int, error) {
-	if err := l.arm(dc); err != nil {
-		return 0, err
-	}
-	return dc.Write(p)
-}
-
-// opCtx returns the running operation's context.
-func (l *link) opCtx() context.Context {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.ctx == nil {
-		return context.Background()
-	}
-	return l.ctx
 }

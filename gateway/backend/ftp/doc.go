@@ -60,8 +60,18 @@
 // EPRT) is not supported. With TLS, a data connection's handshake
 // follows the 150 reply and resumes the control connection's session
 // from a per-connection cache, so upstreams that require it (vsftpd
-// require_ssl_reuse=YES) accept it. Uploads end with a half-close (TLS
-// close_notify, TCP FIN) and a drain, so no reset loses their tail.
+// require_ssl_reuse=YES) accept it. Transfers that run to their end
+// finish with a half-close (TLS close_notify, TCP FIN) and a drain, so
+// no reset loses an upload's tail.
+//
+// The protocol exchange itself (commands checked for CR, LF and NUL,
+// bounded multi-line replies, AUTH TLS, USER/PASS, PBSZ/PROT, FEAT, EPSV
+// and PASV, data connections and their TLS) is gateway/ftpclient's, the
+// one FTP client the gateway's tools share. This package adds what is
+// its own: the pool and its keepalives, reconnection, the error mapping,
+// binding each operation's context (ftpclient's Conn.Bind), the idle
+// peek before reuse (Conn.Alive) and the rule that data goes to the
+// control connection's peer.
 //
 // # Operations and their upstream commands
 //

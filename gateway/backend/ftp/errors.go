@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
+	"github.com/ftpsgw/ftpsgw/gateway/ftpclient"
 )
 
 // replyError is an upstream reply that refused a command. It carries the
@@ -74,6 +75,26 @@ var replyTable = map[int]error{
 	550: fs.ErrPermission,       // refused: missing or denied, see the diagnosis
 	552: backend.ErrNoSpace,     // storage allocation (quota) exceeded
 	553: fs.ErrInvalid,          // file name not allowed
+}
+
+// upstream brings an error of gateway/ftpclient into this package's
+// terms: a refusing reply (*ftpclient.Error) becomes a *replyError, so
+// the table maps it; an argument holding CR, LF or NUL (never sent)
+// fs.ErrInvalid. A failed data TLS handshake stays a transport failure,
+// whatever the upstream then answered. Anything else is kept as it is.
+func upstream(err error) error {
+	var fe *ftpclient.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ftpclient.ErrBadArgument):
+		return fmt.Errorf("%w: %w", fs.ErrInvalid, err)
+	case errors.Is(err, ftpclient.ErrDataTLS):
+		return err
+	case errors.As(err, &fe):
+		return newReplyError(fe.Cmd, fe.Reply.Code, fe.Reply.Message())
+	}
+	return err
 }
 
 // refined is a refusal that the diagnosis explained: it wraps the

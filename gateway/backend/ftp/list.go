@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -26,8 +25,7 @@ var errListLine = errors.New("upstream listing line longer than 16 KiB")
 // listing is one streamed MLSD or LIST on a link.
 type listing struct {
 	l    *link
-	verb string
-	dc   net.Conn
+	d    *ftpclient.Data
 	br   *bufio.Reader
 	mlsd bool
 	now  time.Time
@@ -40,22 +38,15 @@ func (l *link) startList(dir string) (*listing, error) {
 	if _, err := l.expect(250, "CWD", dir); err != nil {
 		return nil, err
 	}
-	dc, err := l.transfer(l.listCmd, "", 0)
+	verb, arg, _ := strings.Cut(l.listCmd, " ")
+	d, err := l.transfer(verb, arg, 0)
 	if err != nil {
 		return nil, err
 	}
-	ls := &listing{l: l, verb: strings.Fields(l.listCmd)[0], dc: dc, mlsd: l.listCmd == "MLSD", now: time.Now()}
-	ls.br = bufio.NewReaderSize(dataReader{l, dc}, maxListLine)
+	ls := &listing{l: l, d: d, mlsd: l.listCmd == "MLSD", now: time.Now()}
+	ls.br = bufio.NewReaderSize(d, maxListLine)
 	return ls, nil
 }
-
-// dataReader reads a data connection with the link's stall deadline.
-type dataReader struct {
-	l  *link
-	dc net.Conn
-}
-
-func (r dataReader) Read(p []byte) (int, error) { return r.l.readData(r.dc, p) }
 
 // next returns the next parsed entry; io.EOF after the upstream's final
 // 2xx reply. Lines it cannot parse ("total 12") are skipped.
@@ -67,7 +58,7 @@ func (ls *listing) next() (entry, error) {
 			return entry{}, errListLine
 		case errors.Is(err, io.EOF) && len(line) == 0:
 			ls.done = true
-			if err := ls.l.finish(ls.verb); err != nil {
+			if err := ls.l.finish(ls.d); err != nil {
 				return entry{}, err
 			}
 			return entry{}, io.EOF
@@ -92,7 +83,7 @@ func (ls *listing) next() (entry, error) {
 func (ls *listing) stop() {
 	if !ls.done {
 		ls.done = true
-		ls.l.abandon()
+		ls.l.abandon(ls.d)
 	}
 }
 
@@ -153,7 +144,7 @@ func (s *FS) ReadDir(ctx context.Context, name string) (backend.Lister, error) {
 	if err != nil {
 		return nil, fail("readdir", name, err)
 	}
-	end := l.begin(ctx)
+	end := l.c.Bind(ctx)
 	p := s.abs(name)
 	ls, err := l.startList(p)
 	if err != nil {

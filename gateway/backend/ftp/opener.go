@@ -138,7 +138,7 @@ func (o *Opener) open(ctx context.Context, home string, cred *backend.Credential
 		return nil, fmt.Errorf("ftp open %s: %w", home, err)
 	}
 	s := newFS(o, cred, path.Join(o.st.root, rel), l)
-	end := l.begin(ctx)
+	end := l.c.Bind(ctx)
 	err = l.classify(ctx, l.mkdirAll(s.home))
 	if err == nil {
 		s.caps = s.learnCaps(ctx, l)
@@ -188,7 +188,7 @@ func (o *Opener) Probe(ctx context.Context) error {
 	if o.st.service == nil {
 		return nil
 	}
-	end := l.begin(ctx)
+	end := l.c.Bind(ctx)
 	defer end()
 	name := path.Join(o.st.root, probePrefix+rand.Text())
 	want := []byte("ftpsgw probe " + name)

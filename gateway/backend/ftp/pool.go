@@ -97,7 +97,7 @@ func (s *FS) do(ctx context.Context, f func(l *link) error) error {
 	if err != nil {
 		return err
 	}
-	end := l.begin(ctx)
+	end := l.c.Bind(ctx)
 	err = l.classify(ctx, f(l))
 	end()
 	s.put(l)
@@ -159,7 +159,7 @@ func (s *FS) keepalive(l *link) {
 		l.kill()
 		return
 	}
-	end := l.begin(ctx)
+	end := l.c.Bind(ctx)
 	_, err := l.expect(200, "NOOP", "")
 	end()
 	if err != nil {

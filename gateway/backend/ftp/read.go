@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"sync"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
+	"github.com/ftpsgw/ftpsgw/gateway/ftpclient"
 )
 
 // Open implements backend.FS: RETR, after REST when offset > 0. The end
@@ -31,9 +31,9 @@ func (s *FS) Open(ctx context.Context, name string, offset int64) (io.ReadCloser
 	if err != nil {
 		return nil, fail("open", name, err)
 	}
-	end := l.begin(ctx)
+	end := l.c.Bind(ctx)
 	p := s.abs(name)
-	dc, err := l.transfer("RETR", p, offset)
+	d, err := l.transfer("RETR", p, offset)
 	if err != nil {
 		err = explain(err, func() (error, error) {
 			_, st, err := l.look(p, s.home)
@@ -44,7 +44,7 @@ func (s *FS) Open(ctx context.Context, name string, offset int64) (io.ReadCloser
 		s.put(l)
 		return nil, fail("open", name, err)
 	}
-	return &reader{s: s, l: l, dc: dc, ctx: ctx, end: end, name: name}, nil
+	return &reader{s: s, l: l, d: d, ctx: ctx, end: end, name: name}, nil
 }
 
 // reader is an open download. Read is used by one goroutine; Close may
@@ -52,7 +52,7 @@ func (s *FS) Open(ctx context.Context, name string, offset int64) (io.ReadCloser
 type reader struct {
 	s    *FS
 	l    *link
-	dc   net.Conn
+	d    *ftpclient.Data
 	ctx  context.Context
 	end  func()
 	name string
@@ -72,10 +72,10 @@ func (r *reader) Read(p []byte) (int, error) {
 	}
 	// Fill p: over TLS a read returns one record (16 KiB), and the
 	// gateway writes each chunk to its client as it comes.
-	n, err := r.l.readData(r.dc, p)
+	n, err := r.d.Read(p)
 	for err == nil && n < len(p) {
 		var m int
-		m, err = r.l.readData(r.dc, p[n:])
+		m, err = r.d.Read(p[n:])
 		n += m
 	}
 	if err == nil {
@@ -87,7 +87,7 @@ func (r *reader) Read(p []byte) (int, error) {
 		return n, r.err
 	}
 	if errors.Is(err, io.EOF) {
-		err = r.l.finish("RETR")
+		err = r.l.finish(r.d)
 	}
 	if err != nil {
 		r.err = fail("read", r.name, r.l.classify(r.ctx, err))
@@ -114,7 +114,7 @@ func (r *reader) Close() error {
 	defer r.mu.Unlock()
 	if r.err == nil {
 		r.err = fail("read", r.name, fs.ErrClosed)
-		r.l.abandon()
+		r.l.abandon(r.d)
 	}
 	r.release()
 	return nil
@@ -122,29 +122,29 @@ func (r *reader) Close() error {
 
 // fetch reads the file p whole (at most limit bytes), for probes.
 func (l *link) fetch(p string, limit int64) ([]byte, error) {
-	dc, err := l.transfer("RETR", p, 0)
+	d, err := l.transfer("RETR", p, 0)
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	_, err = io.Copy(&buf, io.LimitReader(dataReader{l, dc}, limit))
+	_, err = io.Copy(&buf, io.LimitReader(d, limit))
 	if err != nil {
 		l.kill()
 		return nil, err
 	}
-	return buf.Bytes(), l.finish("RETR")
+	return buf.Bytes(), l.finish(d)
 }
 
 // store writes data to p (from offset, by REST, when offset > 0), for
 // probes.
 func (l *link) store(p string, data []byte, offset int64) error {
-	dc, err := l.transfer("STOR", p, offset)
+	d, err := l.transfer("STOR", p, offset)
 	if err != nil {
 		return err
 	}
-	if _, err := l.writeData(dc, data); err != nil {
+	if _, err := d.Write(data); err != nil {
 		l.kill()
 		return err
 	}
-	return l.finishUpload("STOR")
+	return l.finish(d)
 }

@@ -23,8 +23,8 @@ var ErrCertificate = errors.New("upstream certificate refused")
 // tlsConfig builds the client configuration toward the upstream: TLS 1.2
 // or later, the server name from address, and verification by ca_file
 // and/or the pinned fingerprint (the system roots when neither is set).
-// Each control connection clones it with a session cache of its own (see
-// link.tlsFor), so its data connections resume its session.
+// Each control connection clones it with a session cache of its own
+// (ftpclient.Dial), so its data connections resume its session.
 func tlsConfig(c *Config) (*tls.Config, error) {
 	host, _, _ := net.SplitHostPort(c.Address)
 	v := &verifier{name: host}

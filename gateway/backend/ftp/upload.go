@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"path"
 	"sync"
 
@@ -32,7 +31,7 @@ func (s *FS) Create(ctx context.Context, name string, mode backend.WriteMode, of
 	if err != nil {
 		return nil, fail("create", name, err)
 	}
-	u := &upload{s: s, l: l, ctx: ctx, end: l.begin(ctx), name: name, target: s.abs(name), mode: mode, verb: "STOR"}
+	u := &upload{s: s, l: l, ctx: ctx, end: l.c.Bind(ctx), name: name, target: s.abs(name), mode: mode, verb: "STOR"}
 	if err := u.open(offset); err != nil {
 		err = l.classify(ctx, err)
 		u.end()
@@ -57,7 +56,7 @@ type upload struct {
 	tmp    string // WriteReplace, WriteExclusive: the temporary file
 
 	mu   sync.Mutex // serialises Commit and Abort; guards what follows
-	dc   net.Conn
+	d    *ftpclient.Data
 	err  error // a failed Write: Commit returns it
 	done bool  // Commit or Abort ran
 }
@@ -89,7 +88,7 @@ func (u *upload) open(offset int64) error {
 		}
 		off = offset
 	}
-	dc, err := l.transfer(u.verb, dst, off)
+	d, err := l.transfer(u.verb, dst, off)
 	if err != nil {
 		return explain(err, func() (error, error) {
 			if problem, err := l.dirProblem(path.Dir(u.target), home); problem != nil || err != nil {
@@ -102,7 +101,7 @@ func (u *upload) open(offset int64) error {
 			return nil, err
 		})
 	}
-	u.dc = dc
+	u.d = d
 	return nil
 }
 
@@ -140,9 +139,9 @@ func (u *upload) Write(p []byte) (int, error) {
 		u.mu.Unlock()
 		return 0, fail("write", u.name, err)
 	}
-	dc := u.dc
+	d := u.d
 	u.mu.Unlock()
-	n, err := u.l.writeData(dc, p)
+	n, err := d.Write(p)
 	if err == nil {
 		return n, nil
 	}
@@ -160,10 +159,9 @@ func (u *upload) Write(p []byte) (int, error) {
 // control connection. mu must be held.
 func (u *upload) writeFailed(err error) error {
 	if u.ctx.Err() == nil && !u.l.dead.Load() {
-		u.l.dropData()
-		c, msg, rerr := u.l.reply()
-		if rerr == nil && c/100 != 2 {
-			err = newReplyError(u.verb, c, msg)
+		rep, rerr := u.d.Abort()
+		if rerr == nil && rep.Class() != 2 {
+			err = newReplyError(u.verb, rep.Code, rep.Message())
 		}
 	}
 	return u.l.classify(u.ctx, err)
@@ -182,7 +180,7 @@ func (u *upload) Commit() error {
 	u.done = true
 	err := u.err
 	if err == nil {
-		err = u.l.finishUpload(u.verb)
+		err = u.l.finish(u.d)
 		if err == nil && u.tmp != "" {
 			err = u.publish()
 		}
@@ -219,7 +217,7 @@ func (u *upload) Abort() error {
 	}
 	u.done = true
 	if u.err == nil {
-		u.l.abandon()
+		u.l.abandon(u.d)
 	}
 	u.release()
 	u.cleanup()

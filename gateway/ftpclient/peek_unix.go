@@ -1,6 +1,6 @@
 //go:build unix
 
-package ftp
+package ftpclient
 
 import (
 	"net"
@@ -9,7 +9,7 @@ import (
 
 // peekIdle reports whether an idle connection is still open with nothing
 // unread: it peeks at the socket without blocking. Bytes waiting (a 421
-// before the upstream closed) or the end of the stream mean the
+// before the server closed) or the end of the stream mean the
 // connection cannot be used for the next command.
 func peekIdle(c net.Conn) bool {
 	sc, ok := c.(syscall.Conn)

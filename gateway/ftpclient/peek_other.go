@@ -1,10 +1,10 @@
 //go:build !unix
 
-package ftp
+package ftpclient
 
 import "net"
 
 // peekIdle cannot look at the socket on this platform: an idle
-// connection the upstream closed is found by the next command, which
-// then fails with backend.ErrUnavailable.
+// connection the server closed is found by the next command, which
+// then fails.
 func peekIdle(net.Conn) bool { return true }
