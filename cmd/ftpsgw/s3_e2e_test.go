@@ -345,25 +345,51 @@ func waitForS3(t *testing.T, what string, cond func() bool) {
 // TestS3Throughput measures, with FTPSGW_S3_BENCH=1, a 1 GiB upload and
 // download through the gateway (curl over FTPS) against the same
 // transfer made straight to versitygw with the same S3 client (the s3
-// backend's own code, in this process), median of 3 alternating runs,
-// and the memory the gateway process grows by during one upload. It
-// asserts nothing about time.
+// backend's own code, in this process), median of 5 alternating rounds,
+// with versitygw serving plain HTTP and then HTTPS. Over HTTP the direct
+// download is not encrypted at all, where the gateway's is (FTPS toward
+// curl); over HTTPS both paths encrypt the storage leg. Each round also
+// downloads the same file from a local home through the same gateway:
+// the gateway's own ceiling on this machine. It logs the memory the
+// gateway grows by during one upload, and asserts nothing about time.
 func TestS3Throughput(t *testing.T) {
 	if os.Getenv("FTPSGW_S3_BENCH") != "1" {
 		t.Skip("set FTPSGW_S3_BENCH=1 to measure S3 throughput")
 	}
+	for _, tlsOn := range []bool{false, true} {
+		name := "storage http"
+		if tlsOn {
+			name = "storage https"
+		}
+		t.Run(name, func(t *testing.T) { s3Throughput(t, tlsOn) })
+	}
+}
+
+func s3Throughput(t *testing.T, tlsOn bool) {
 	curl := requireTool(t, "curl")
-	srv, bucket, g := startS3Gateway(t, `  part_size = "16MiB"`)
+	srv := s3test.Start(t, s3test.Options{TLS: tlsOn})
+	bucket := s3test.NewBucketName("e2e")
+	srv.CreateBucket(t, bucket)
+	extra := `  part_size = "16MiB"`
+	if tlsOn {
+		extra += "\n  ca_file = \"" + srv.CAFile + "\""
+	}
+	g := startBinary(t, s3Config(t, srv, bucket, extra))
 	dir := t.TempDir()
 	const size = 1 << 30
 	sum := randomFile(t, filepath.Join(dir, "big.bin"), size)
+	// bob's home on the local disk holds the same file.
+	os.MkdirAll(filepath.Join(g.root, "bob"), 0o755)
+	if err := os.Link(filepath.Join(dir, "big.bin"), filepath.Join(g.root, "bob", "big.bin")); err != nil {
+		t.Fatal(err)
+	}
 	direct := directFS(t, srv, bucket)
 	var up, down [2][]time.Duration // [gateway, direct]
+	var local []time.Duration
 	var peak int64
-	for round := range 3 {
-		for i := range 2 {
-			which := (i + round) % 2
-			if which == 0 {
+	for round := range 5 {
+		paths := []func(){
+			func() {
 				d, grew := timed(func() {
 					runTool(t, dir, curl, append(curlArgs("alice:alice-pw"), "-T", "big.bin", "ftp://"+g.ctl+"/big.bin")...)
 				}, g.cmd.Process.Pid)
@@ -372,36 +398,38 @@ func TestS3Throughput(t *testing.T) {
 					runTool(t, dir, curl, append(curlArgs("alice:alice-pw"), "-o", "/dev/null", "ftp://"+g.ctl+"/big.bin")...)
 				}, 0)
 				down[0] = append(down[0], d)
-			} else {
+			},
+			func() {
 				d, _ := timed(func() { direct.upload(t, filepath.Join(dir, "big.bin")) }, 0)
 				up[1] = append(up[1], d)
 				d, _ = timed(func() { direct.download(t) }, 0)
 				down[1] = append(down[1], d)
-			}
+			},
+			func() {
+				d, _ := timed(func() {
+					runTool(t, dir, curl, append(curlArgs("bob:bob-pw"), "-o", "/dev/null", "ftp://"+g.ctl+"/big.bin")...)
+				}, 0)
+				local = append(local, d)
+			},
+		}
+		for i := range paths {
+			paths[(i+round)%len(paths)]()
 		}
 	}
 	if got := fileSum(t, filepath.Join(srv.BucketDir(bucket), "alice", "big.bin")); got != sum {
 		t.Errorf("object at rest differs from the upload")
 	}
-	// The gateway's own ceiling on this machine: the same download from
-	// bob's home on the local disk.
-	os.MkdirAll(filepath.Join(g.root, "bob"), 0o755)
-	if err := os.Link(filepath.Join(dir, "big.bin"), filepath.Join(g.root, "bob", "big.bin")); err != nil {
-		t.Fatal(err)
-	}
-	var local []time.Duration
-	for range 3 {
-		d, _ := timed(func() {
-			runTool(t, dir, curl, append(curlArgs("bob:bob-pw"), "-o", "/dev/null", "ftp://"+g.ctl+"/big.bin")...)
-		}, 0)
-		local = append(local, d)
-	}
 	rate := func(ds []time.Duration) float64 { return size / median(ds).Seconds() / 1e6 }
-	t.Logf("1 GiB download from the local backend through the same gateway: %.0f MB/s; runs %v", rate(local), local)
-	t.Logf("1 GiB upload:   gateway %.0f MB/s, direct %.0f MB/s (%.2fx); runs %v / %v",
-		rate(up[0]), rate(up[1]), rate(up[0])/rate(up[1]), up[0], up[1])
-	t.Logf("1 GiB download: gateway %.0f MB/s, direct %.0f MB/s (%.2fx); runs %v / %v",
-		rate(down[0]), rate(down[1]), rate(down[0])/rate(down[1]), down[0], down[1])
+	mode := "http"
+	if tlsOn {
+		mode = "https"
+	}
+	t.Logf("storage %s, 1 GiB upload:   gateway %.0f MB/s, direct %.0f MB/s (%.2fx); runs %v / %v",
+		mode, rate(up[0]), rate(up[1]), rate(up[0])/rate(up[1]), up[0], up[1])
+	t.Logf("storage %s, 1 GiB download: gateway %.0f MB/s, direct %.0f MB/s (%.2fx); runs %v / %v",
+		mode, rate(down[0]), rate(down[1]), rate(down[0])/rate(down[1]), down[0], down[1])
+	t.Logf("storage %s, 1 GiB download from the local backend through the same gateway: %.0f MB/s (s3 download %.2fx of it); runs %v",
+		mode, rate(local), rate(down[0])/rate(local), local)
 	t.Logf("gateway resident memory grew by at most %.1f MiB during one upload (part_size 16 MiB × upload_concurrency 4)",
 		float64(peak)/(1<<20))
 }
@@ -473,6 +501,7 @@ func directFS(t *testing.T, srv *s3test.Server, bucket string) *directS3 {
 	c := s3.NewConfig()
 	c.Endpoint, c.Bucket, c.PathStyle = srv.Endpoint, bucket, true
 	c.AccessKeyID, c.SecretKeyFile = s3test.UserAccess, srv.UserSecretFile
+	c.CAFile = srv.CAFile // set when versitygw serves HTTPS
 	o, err := c.Open(t.Context(), "direct", nil)
 	if err != nil {
 		t.Fatal(err)
