@@ -139,6 +139,12 @@ func fmtNum(f float64) string {
 // writeTable prints the table; it returns how many runs had errors.
 func (t *tableData) write(w io.Writer, base string) int {
 	medians := map[[2]string]float64{}
+	// Column widths: the longest server name ("/" and the name in the
+	// summary's ratio columns).
+	nameW, colW := 10, 10
+	for _, s := range t.servers {
+		nameW, colW = max(nameW, len(s)), max(colW, len(s)+1)
+	}
 	for _, s := range t.servers {
 		if d := t.dataTLS[s]; d != "" {
 			fmt.Fprintf(w, "data connections of %s: %s\n", s, d)
@@ -147,14 +153,14 @@ func (t *tableData) write(w io.Writer, base string) int {
 	for _, m := range t.metrics {
 		u := t.units[m]
 		fmt.Fprintf(w, "\n%s (%s; server %s)\n", m, u[0], u[1])
-		fmt.Fprintf(w, "  %-10s", "server")
+		fmt.Fprintf(w, "  %-*s", nameW, "server")
 		for _, r := range t.rounds {
 			fmt.Fprintf(w, " %9s", "round "+r)
 		}
 		fmt.Fprintf(w, " %9s %9s\n", "median", "cpu/op")
 		for _, s := range t.servers {
 			var vals, cpus []float64
-			row := fmt.Sprintf("  %-10s", s)
+			row := fmt.Sprintf("  %-*s", nameW, s)
 			for _, r := range t.rounds {
 				c, ok := t.cells[[3]string{m, s, r}]
 				switch {
@@ -198,11 +204,11 @@ func (t *tableData) write(w io.Writer, base string) int {
 	fmt.Fprintf(w, "\nSummary (medians over %d round(s); ratio > 1: %s is faster)\n", len(t.rounds), base)
 	fmt.Fprintf(w, "  %-34s", "figure")
 	for _, s := range t.servers {
-		fmt.Fprintf(w, " %10s", s)
+		fmt.Fprintf(w, " %*s", colW, s)
 	}
 	for _, s := range t.servers {
 		if s != base {
-			fmt.Fprintf(w, " %10s", "/"+s)
+			fmt.Fprintf(w, " %*s", colW, "/"+s)
 		}
 	}
 	fmt.Fprintln(w)
@@ -210,9 +216,9 @@ func (t *tableData) write(w io.Writer, base string) int {
 		fmt.Fprintf(w, "  %-34s", m+" "+t.units[m][0])
 		for _, s := range t.servers {
 			if v, ok := medians[[2]string{m, s}]; ok {
-				fmt.Fprintf(w, " %10s", fmtNum(v))
+				fmt.Fprintf(w, " %*s", colW, fmtNum(v))
 			} else {
-				fmt.Fprintf(w, " %10s", "-")
+				fmt.Fprintf(w, " %*s", colW, "-")
 			}
 		}
 		b, hasBase := medians[[2]string{m, base}]
@@ -221,9 +227,9 @@ func (t *tableData) write(w io.Writer, base string) int {
 				continue
 			}
 			if o, ok := medians[[2]string{m, s}]; ok && hasBase && o > 0 {
-				fmt.Fprintf(w, " %10.2f", b/o)
+				fmt.Fprintf(w, " %*.2f", colW, b/o)
 			} else {
-				fmt.Fprintf(w, " %10s", "-")
+				fmt.Fprintf(w, " %*s", colW, "-")
 			}
 		}
 		fmt.Fprintln(w)

@@ -2,6 +2,11 @@
 # Side by side: ftpsgw, pure-ftpd, vsftpd and a bare Go TLS stream, on this
 # machine, with the same certificate (RSA-2048), the same bcrypt password
 # hash, the same passive range size and the same client (cmd/ftpsbench).
+# ftpsgw runs twice: with its default durability = "fsync" (every upload
+# synced before it gets its name, as neither peer does), and as
+# ftpsgw-nosync with durability = "none", so the cost of the sync shows
+# in the same run. Every run starts after a sync(1), so that no run pays
+# for the writeback of the uploads before it.
 #
 #   bash deploy/bench/compare.sh            # the full run (1 GiB transfers, 3 rounds)
 #   bash deploy/bench/compare.sh -smoke     # < 30 s: checks that everything runs, not speed
@@ -30,7 +35,7 @@
 #                                resumes data sessions only on TLS 1.2)
 #   BENCH_VERIFY [1]             0: the client does not sha256-check downloads (less client
 #                                CPU on the same cores, so RETR figures are less client-bound)
-#   BENCH_SERVERS [ftpsgw pure-ftpd vsftpd bare-tls]
+#   BENCH_SERVERS [ftpsgw ftpsgw-nosync pure-ftpd vsftpd bare-tls]
 #   BENCH_OUT                    also keep the JSON result lines in this file
 #   VSFTPD [/var/cache/ftpsgw/vsftpd/root/usr/sbin/vsftpd]  PURE_FTPD [/usr/sbin/pure-ftpd]
 set -euo pipefail
@@ -40,7 +45,7 @@ for a in "$@"; do
 	case "$a" in
 	-smoke | --smoke) SMOKE=1 ;;
 	-h | --help)
-		sed -n '2,28p' "$0"
+		sed -n '2,34p' "$0"
 		exit 0
 		;;
 	*)
@@ -61,7 +66,7 @@ SMALL_PAR=${BENCH_SMALL_PARALLEL:-4}
 SMALL_SIZE=${BENCH_SMALL_SIZE:-4KiB}
 ROUNDS=${BENCH_ROUNDS:-3}
 TLS_MAX=${BENCH_TLS_MAX:-1.2}
-SERVERS=${BENCH_SERVERS:-ftpsgw pure-ftpd vsftpd bare-tls}
+SERVERS=${BENCH_SERVERS:-ftpsgw ftpsgw-nosync pure-ftpd vsftpd bare-tls}
 VERIFY=true
 [[ ${BENCH_VERIFY:-1} == 0 ]] && VERIFY=false
 if ((SMOKE)); then
@@ -78,6 +83,7 @@ GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
 # passive range of the same size, PASV_N ports.
 PASV_N=256
 GW_PORT=20021 GW_PASV=20100 GW_METRICS=20099
+GWN_PORT=20521 GWN_PASV=20600 GWN_METRICS=20599
 PURE_PORT=21021 PURE_PASV=21100
 VS_PORT=22021 VS_PASV=22100
 TLS_PORT=23021
@@ -149,12 +155,15 @@ wait_port() { # name port
 }
 
 # ---- servers ----
+# start_ftpsgw NAME PORT PASV METRICS DURABILITY
 start_ftpsgw() {
-	mkdir -p "$T/gw/data"
-	chown "$UID_:$GID_" "$T/gw/data"
-	cat >"$T/gw/ftpsgw.hcl" <<EOF
+	local name=$1 port=$2 pasv=$3 metrics=$4 durability=$5
+	local dir=$T/$name
+	mkdir -p "$dir/data"
+	chown "$UID_:$GID_" "$dir/data"
+	cat >"$dir/ftpsgw.hcl" <<EOF
 server {
-  listen              = ["127.0.0.1:$GW_PORT"]
+  listen              = ["127.0.0.1:$port"]
   max_sessions_per_ip = 512
   max_preauth_per_ip  = 512
   drain_timeout       = "2s"
@@ -166,18 +175,19 @@ tls {
   # session_reuse: the default, "required"
 }
 passive {
-  port_range     = "$GW_PASV-$((GW_PASV + PASV_N - 1))"
+  port_range     = "$pasv-$((pasv + PASV_N - 1))"
   public_address = "127.0.0.1"
   max_per_client = $PASV_N
 }
 metrics {
-  listen = "127.0.0.1:$GW_METRICS"
+  listen = "127.0.0.1:$metrics"
 }
 log {
   level = "warn"
 }
 backend "local" "files" {
-  root = "$T/gw/data"
+  root       = "$dir/data"
+  durability = "$durability"
 }
 user "$BENCH_USER" {
   password_hash = "$HASH"
@@ -185,14 +195,16 @@ user "$BENCH_USER" {
   permissions   = ["*"]
 }
 EOF
-	for ((i = 0; i < MANY; i++)); do
-		printf 'user "%s%d" {\n  password_hash = "%s"\n  backend       = "files"\n  permissions   = ["*"]\n}\n' \
-			"$BENCH_USER" "$i" "$HASH" >>"$T/gw/ftpsgw.hcl"
-	done
-	"$T/bin/ftpsgw" check-config -config "$T/gw/ftpsgw.hcl" >&2
-	"$T/bin/ftpsgw" serve -config "$T/gw/ftpsgw.hcl" >"$T/ftpsgw.log" 2>&1 &
-	PID[ftpsgw]=$!
-	wait_port ftpsgw "$GW_PORT"
+	if [[ $name == ftpsgw ]]; then
+		for ((i = 0; i < MANY; i++)); do
+			printf 'user "%s%d" {\n  password_hash = "%s"\n  backend       = "files"\n  permissions   = ["*"]\n}\n' \
+				"$BENCH_USER" "$i" "$HASH" >>"$dir/ftpsgw.hcl"
+		done
+	fi
+	"$T/bin/ftpsgw" check-config -config "$dir/ftpsgw.hcl" >&2
+	"$T/bin/ftpsgw" serve -config "$dir/ftpsgw.hcl" >"$T/$name.log" 2>&1 &
+	PID[$name]=$!
+	wait_port "$name" "$port"
 }
 
 start_pure() {
@@ -267,11 +279,12 @@ start_tls() {
 	wait_port bare-tls "$TLS_PORT"
 }
 
-declare -A ADDR=([ftpsgw]=127.0.0.1:$GW_PORT [pure-ftpd]=127.0.0.1:$PURE_PORT
+declare -A ADDR=([ftpsgw]=127.0.0.1:$GW_PORT [ftpsgw-nosync]=127.0.0.1:$GWN_PORT [pure-ftpd]=127.0.0.1:$PURE_PORT
 	[vsftpd]=127.0.0.1:$VS_PORT [bare-tls]=127.0.0.1:$TLS_PORT)
 for s in $SERVERS; do
 	case $s in
-	ftpsgw) start_ftpsgw ;;
+	ftpsgw) start_ftpsgw ftpsgw "$GW_PORT" "$GW_PASV" "$GW_METRICS" fsync ;;
+	ftpsgw-nosync) start_ftpsgw ftpsgw-nosync "$GWN_PORT" "$GWN_PASV" "$GWN_METRICS" none ;;
 	pure-ftpd) start_pure ;;
 	vsftpd) start_vsftpd ;;
 	bare-tls) start_tls ;;
@@ -290,6 +303,7 @@ bench() {
 	local server=$1 test=$2 round=$3
 	shift 3
 	local out rc=0
+	sync # no run pays for the writeback of the uploads before it
 	out=$("$FB" -addr "${ADDR[$server]}" -user "$BENCH_USER" -ca "$T/cert.pem" -servername localhost \
 		-tls-max "$TLS_MAX" -verify="$VERIFY" -pid "${PID[$server]}" -json -label "$server/$test/$round" "$@" 2>>"$T/ftpsbench.err") || rc=$?
 	if [[ $out != "{"* ]]; then
