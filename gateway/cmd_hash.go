@@ -275,7 +275,7 @@ func (s *session) computeHash(ctx context.Context, x *transfer, d *digestJob, fs
 		return nil
 	}
 	h := d.algo.newHash()
-	if err := pump(ctx, h, rc, x, check, wait); err != nil {
+	if err := pump(ctx, h, rc, x, nil, check, wait); err != nil {
 		return s.hashFailed(fmt.Errorf("hash %s: %w", d.p, err))
 	}
 	sum, n := h.Sum(nil), x.bytes.Load()

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -11,7 +10,6 @@ import (
 	"io/fs"
 	"net"
 	"strconv"
-	"sync"
 
 	"github.com/ftpsgw/ftpsgw/gateway/asciiconv"
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
@@ -59,7 +57,7 @@ func (s *session) cmdRETR(req request) {
 		if ascii {
 			src = asciiconv.NewToNetwork(rc)
 		}
-		if err := pump(ctx, data, src, x, nil, s.pacer(user, false, rate)); err != nil {
+		if err := pump(ctx, data, src, x, x.hash, nil, s.pacer(user, false, rate)); err != nil {
 			return replyForTransfer(err), resultFor(err), err
 		}
 		return reply{226, "Transfer complete."}, TransferOK, nil
@@ -141,12 +139,6 @@ func (s *session) cmdSTOU(req request) {
 	}
 	s.replyR(replyLocalError)
 }
-
-// uploadBuf is how much upload data is gathered before a backend write.
-const uploadBuf = 256 << 10
-
-// uploadWriters recycles the uploads' gathering buffers (see copyBufs).
-var uploadWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, uploadBuf) }}
 
 // uploadPlan is what an upload needs, decided before the 150: the write
 // mode, the offset, the old file's size and whether it existed, the
@@ -258,18 +250,18 @@ func (s *session) store(verb string, p vpath, offset int64, appendMode bool) {
 		// Charges what a failure (or a panic) leaves on the storage; a
 		// no-op once committed.
 		defer func() { pl.res.Abort(stored.n) }()
-		// TLS hands over at most one 16 KiB record per read; batching the
-		// writes to the backend saves most of their calls.
-		buf := uploadWriters.Get().(*bufio.Writer)
-		buf.Reset(stored)
-		defer func() { buf.Reset(nil); uploadWriters.Put(buf) }()
+		// TLS hands over at most one 16 KiB record per read: the bytes are
+		// gathered into blocks, which another goroutine hashes and writes
+		// to the backend while this one reads the next.
+		buf := newWriteBehind(stored, x.hash)
+		defer buf.stop() // after a panic too, before the deferred Abort reads stored.n
 		var dst io.Writer = buf
 		var conv *asciiconv.FromNetwork
 		if ascii {
 			conv = asciiconv.NewFromNetwork(buf)
 			dst = conv
 		}
-		err = pump(ctx, dst, data, x, growCheck(pl.res), wait)
+		err = pump(ctx, dst, data, x, nil, growCheck(pl.res), wait)
 		if err == nil {
 			err = x.ended() // a cut TCP stream is not the end of the file
 		}
@@ -279,6 +271,7 @@ func (s *session) store(verb string, p vpath, offset int64, appendMode bool) {
 		if err == nil {
 			err = buf.Flush()
 		}
+		buf.stop() // on every path: nothing reaches up after this
 		if err == nil && s.srv.cfg.Screener != nil {
 			err = s.screen(ctx, x, up, stored.n)
 		}

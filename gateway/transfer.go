@@ -263,9 +263,9 @@ const copyBuf = 64 << 10
 var copyBufs = sync.Pool{New: func() any { return new([copyBuf]byte) }}
 
 // pump copies src to dst in chunks: check (if set) runs before each chunk
-// is written, wait (if set) paces it, and x counts what was written (and
-// hashes it, with one Write per chunk, when x.hash is set).
-func pump(ctx context.Context, dst io.Writer, src io.Reader, x *transfer,
+// is written, wait (if set) paces it, x counts what was written, and h
+// (if set) hashes it, with one Write per chunk.
+func pump(ctx context.Context, dst io.Writer, src io.Reader, x *transfer, h hash.Hash,
 	check func(total int64) error, wait func(ctx context.Context, n int) error) error {
 	chunk := copyBufs.Get().(*[copyBuf]byte)
 	defer copyBufs.Put(chunk) // dst and the hash copy what they keep (io.Writer)
@@ -286,8 +286,8 @@ func pump(ctx context.Context, dst io.Writer, src io.Reader, x *transfer,
 			if _, err := dst.Write(buf[:n]); err != nil {
 				return err
 			}
-			if x.hash != nil {
-				x.hash.Write(buf[:n])
+			if h != nil {
+				h.Write(buf[:n])
 			}
 			x.bytes.Add(int64(n))
 		}

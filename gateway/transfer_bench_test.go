@@ -152,7 +152,7 @@ func benchPump(b *testing.B, kind string, retr, hashed bool, block, wantSum []by
 				got = h.Sum(nil)
 				peer <- err
 			}()
-			err = pump(ctx, data, file, x, nil, nil)
+			err = pump(ctx, data, file, x, x.hash, nil, nil)
 		} else {
 			go func() {
 				_, err := io.Copy(client, file)
@@ -164,7 +164,7 @@ func benchPump(b *testing.B, kind string, retr, hashed bool, block, wantSum []by
 				w = h
 			}
 			cw := &benchSink{w: w}
-			err = pump(ctx, cw, io.LimitReader(data, pumpSize), x, nil, nil)
+			err = pump(ctx, cw, io.LimitReader(data, pumpSize), x, x.hash, nil, nil)
 			n, got = cw.n, h.Sum(nil)
 		}
 		if err != nil {
