@@ -44,11 +44,12 @@ func (s *FS) Open(ctx context.Context, name string, offset int64) (io.ReadCloser
 		s.put(l)
 		return nil, fail("open", name, err)
 	}
-	return &reader{s: s, l: l, d: d, ctx: ctx, end: end, name: name}, nil
+	return backend.ReadAhead(&reader{s: s, l: l, d: d, ctx: ctx, end: end, name: name}), nil
 }
 
-// reader is an open download. Read is used by one goroutine; Close may
-// come from another and cuts a blocked Read short.
+// reader is an open download, read ahead (backend.ReadAhead). Read is
+// used by one goroutine; Close may come from another and cuts a blocked
+// Read short.
 type reader struct {
 	s    *FS
 	l    *link
@@ -70,14 +71,7 @@ func (r *reader) Read(p []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Fill p: over TLS a read returns one record (16 KiB), and the
-	// gateway writes each chunk to its client as it comes.
 	n, err := r.d.Read(p)
-	for err == nil && n < len(p) {
-		var m int
-		m, err = r.d.Read(p[n:])
-		n += m
-	}
 	if err == nil {
 		return n, nil
 	}

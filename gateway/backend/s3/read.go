@@ -52,7 +52,7 @@ func (s *FS) open(ctx context.Context, name string, offset int64) (io.ReadCloser
 		return nil, s.openFailed(ctx, name, offset, classify(err))
 	}
 	w.paused()
-	return &reader{w: w, body: out.Body}, nil
+	return backend.ReadAhead(&reader{w: w, body: out.Body}), nil
 }
 
 // openFailed explains a failed GET: a directory, a range at the very end
@@ -103,11 +103,12 @@ func (r *reader) Read(p []byte) (int, error) {
 	return n, fmt.Errorf("s3 read: %w", classify(err))
 }
 
-// Close implements io.Closer.
+// Close implements io.Closer. It may come while a Read is blocked (see
+// backend.ReadAhead): the request's context is cancelled first, which
+// cuts that Read short, then the body is closed.
 func (r *reader) Close() error {
-	err := r.body.Close()
 	r.w.end()
-	return err
+	return r.body.Close()
 }
 
 // emptyReader is the download of a REST offset at the end of the file.
