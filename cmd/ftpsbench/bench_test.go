@@ -46,6 +46,13 @@ func TestSeededPayload(t *testing.T) {
 	if int64(buf.Len()) != a.size || b.readVerify(&buf) != nil {
 		t.Fatal("payload does not verify against its twin")
 	}
+	// The server's copy, made without the sum, sends the same bytes.
+	buf.Reset()
+	srv := seededBlock(3<<20, 7)
+	srv.writeTo(&buf)
+	if srv.sum != ([32]byte{}) || b.readVerify(&buf) != nil {
+		t.Fatal("the server's block does not send the client's payload")
+	}
 }
 
 // writeTestCert writes a self-signed ECDSA certificate for 127.0.0.1.
