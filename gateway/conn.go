@@ -209,7 +209,7 @@ func (s *session) logout() {
 func (s *session) loop() {
 	for !s.closing.Load() {
 		s.setReadDeadline()
-		req, err := s.lr.readRequest()
+		req, err := s.readCommand()
 		switch {
 		case err == nil:
 		case errors.Is(err, errBadBytes):
@@ -244,6 +244,21 @@ func (s *session) loop() {
 			s.closing.Store(true)
 			s.replyR(replyShuttingDown)
 			return
+		}
+	}
+}
+
+// readCommand reads the next command. Where the line reader only tries
+// to read (see parkingReader), the wait for the client happens here, at
+// the top of the goroutine's stack.
+func (s *session) readCommand() (request, error) {
+	for {
+		req, err := s.lr.readRequest()
+		if err != errWouldWait {
+			return req, err
+		}
+		if err := s.lr.park.wait(); err != nil {
+			return request{}, err
 		}
 	}
 }
@@ -333,6 +348,7 @@ func (s *session) startTLS() error {
 	s.rw = newReplyWriter(tc)
 	s.wmu.Unlock()
 	s.lr = newLineReader(tc)
+	s.lr.park = newParkingReader(tc, s.raw, s.setReadDeadline)
 	s.setState(stateTLS)
 	if s.implicit {
 		s.pbsz, s.protP = true, true

@@ -39,8 +39,9 @@ func TestIdleSessionMemory(t *testing.T) {
 		c.Logger = hclog.New(&hclog.LoggerOptions{Output: io.Discard, Level: hclog.Warn})
 	})
 	live := func() (heap, stack uint64) {
-		runtime.GC()
-		runtime.GC()
+		for range 4 {
+			runtime.GC()
+		}
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		return ms.HeapAlloc, ms.StackInuse

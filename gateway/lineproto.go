@@ -64,6 +64,7 @@ type lineReader struct {
 	end   int
 	err   error // a read error, returned once the bytes before it are consumed
 	first [idleRead]byte
+	park  *parkingReader // if set, a read with nothing buffered does not wait
 }
 
 func newLineReader(r io.Reader) *lineReader {
@@ -94,7 +95,15 @@ func (lr *lineReader) readLine() ([]byte, error) {
 		if err := lr.takeErr(); err != nil {
 			return nil, err
 		}
-		n, err := lr.r.Read(lr.first[:])
+		var n int
+		var err error
+		if lr.park != nil {
+			if n, err = lr.park.tryRead(lr.first[:]); err == errWouldWait {
+				return nil, err
+			}
+		} else {
+			n, err = lr.r.Read(lr.first[:])
+		}
 		lr.err = err
 		if n > 0 && bytes.IndexByte(lr.first[:n], '\n') == n-1 {
 			return lr.first[:n], nil // exactly one line: no buffer needed
