@@ -83,6 +83,13 @@ func serve(ctx context.Context, s *settings, probs *problems, stderr io.Writer) 
 	if err := d.start(ctx, s); err != nil {
 		return err
 	}
+	tctx, stopTrim := context.WithCancel(ctx)
+	trimmed := make(chan struct{})
+	go func() {
+		defer close(trimmed)
+		newMemTrimmer().run(tctx, trimEvery, log.Named("memory"))
+	}()
+	defer func() { stopTrim(); <-trimmed }()
 	return d.loop(ctx, hup)
 }
 
