@@ -83,8 +83,14 @@ type session struct {
 
 	xferStarted bool // the last handler started a transfer
 
-	xmu  sync.Mutex // guards xfer
-	xfer *transfer  // transfer in flight, if any
+	xmu    sync.Mutex // guards xfer and readBy
+	xfer   *transfer  // transfer in flight, if any
+	readBy time.Time  // the control read deadline armed (zero: none)
+
+	// resumed: the goroutine running the session took it over while it
+	// was idle (waitIdle) and has run no command since. waitFirst: it
+	// has not waited yet; the one before it found nothing to read.
+	resumed, waitFirst bool
 
 	snap sessSnap // admin API view, own mutex (sessions_api.go)
 }
@@ -157,13 +163,8 @@ func (s *session) kill() {
 func (s *session) serve() {
 	s.srv.obs.SessionOpened()
 	s.log.Info("connection opened", "implicit", s.implicit)
-	defer func() {
-		if v := recover(); v != nil {
-			s.log.Error("session panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			s.replyR(replyClosing)
-		}
-		s.finish()
-	}()
+	handedOff := false
+	defer s.end(&handedOff)
 	if s.implicit {
 		if err := s.startTLS(); err != nil {
 			return
@@ -172,7 +173,28 @@ func (s *session) serve() {
 	if s.greet() != nil { // banner_file lines, if any (notices.go)
 		return
 	}
-	s.loop()
+	handedOff = s.loop(false)
+}
+
+// resume runs an idle session on a goroutine of its own, started by
+// waitIdle on the one before it.
+func (s *session) resume() {
+	handedOff := false
+	defer s.end(&handedOff)
+	s.resumed, s.waitFirst = true, true
+	handedOff = s.loop(true)
+}
+
+// end closes the session when its goroutine returns, unless the session
+// was handed to another goroutine; a panic is logged and answered.
+func (s *session) end(handedOff *bool) {
+	if v := recover(); v != nil {
+		s.log.Error("session panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		s.replyR(replyClosing)
+	} else if *handedOff {
+		return
+	}
+	s.finish()
 }
 
 // finish releases everything the session holds.
@@ -205,13 +227,22 @@ func (s *session) logout() {
 	s.hashAlgo = hashSHA256 // OPTS HASH lasts until REIN (draft-bryan-ftpext-hash-02 §3.2)
 }
 
-// loop reads and dispatches commands until the session ends.
-func (s *session) loop() {
+// loop reads and dispatches commands until the session ends, or until
+// waitIdle hands the idle session to a new goroutine (it reports true
+// then, and the session is no longer this goroutine's). resumed: the
+// read deadline is armed already.
+func (s *session) loop(resumed bool) bool {
 	for !s.closing.Load() {
-		s.setReadDeadline()
+		if !resumed {
+			s.setReadDeadline()
+		}
+		resumed = false
 		req, err := s.readCommand()
 		switch {
 		case err == nil:
+		case err == errHandOff:
+			go s.resume()
+			return true
 		case errors.Is(err, errBadBytes):
 			s.replyR(replyInvalidCharactersCommand)
 			continue
@@ -221,46 +252,92 @@ func (s *session) loop() {
 		case errors.Is(err, errLineTooLong):
 			s.replyR(replyLineTooLong)
 			s.log.Warn("command line too long, closing")
-			return
+			return false
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			s.timeout()
-			return
+			return false
 		default:
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !s.closing.Load() {
 				s.log.Debug("control read failed", "error", err)
 			}
-			return
+			return false
 		}
 		if !s.cmdState.CompareAndSwap(cmdIdle, cmdRunning) {
-			return // Shutdown closed the session while the line arrived
+			return false // Shutdown closed the session while the line arrived
 		}
+		s.resumed = false
 		keep := s.dispatch(req)
 		s.cmdState.Store(cmdIdle)
 		if !keep {
-			return
+			return false
 		}
 		if s.srv.inShutdown.Load() && !s.busy() && s.cmdState.CompareAndSwap(cmdIdle, cmdShutdown) {
 			// Shutdown spared this session's command; now it ends.
 			s.closing.Store(true)
 			s.replyR(replyShuttingDown)
-			return
+			return false
 		}
 	}
+	return false
 }
 
 // readCommand reads the next command. Where the line reader only tries
 // to read (see parkingReader), the wait for the client happens here, at
 // the top of the goroutine's stack.
 func (s *session) readCommand() (request, error) {
+	if s.waitFirst {
+		// Before anything reads through TLS, which would grow the new
+		// stack again.
+		s.waitFirst = false
+		if err := s.lr.park.wait(); err != nil {
+			return request{}, err
+		}
+	}
 	for {
 		req, err := s.lr.readRequest()
 		if err != errWouldWait {
 			return req, err
 		}
-		if err := s.lr.park.wait(); err != nil {
+		if err := s.waitIdle(); err != nil {
 			return request{}, err
 		}
 	}
+}
+
+// handOffAfter is how long a session waits for its next command on the
+// goroutine that ran the last one. Past that, waitIdle hands the wait to
+// a new goroutine, whose stack starts at the runtime's minimum, and the
+// stack the commands grew is freed.
+const handOffAfter = 2 * time.Second
+
+// errHandOff: waitIdle wants the session moved to a new goroutine.
+var errHandOff = errors.New("session handed to a new goroutine")
+
+// waitIdle waits until the control socket has something to read or the
+// armed read deadline passes. A goroutine that has run commands waits at
+// most handOffAfter and then asks for errHandOff.
+func (s *session) waitIdle() error {
+	handOff := false
+	if !s.resumed {
+		s.xmu.Lock()
+		if t := time.Now().Add(handOffAfter); s.readBy.IsZero() || t.Before(s.readBy) {
+			s.conn.SetReadDeadline(t)
+			handOff = true
+		}
+		s.xmu.Unlock()
+	}
+	err := s.lr.park.wait()
+	if !handOff {
+		return err
+	}
+	s.xmu.Lock()
+	defer s.xmu.Unlock()
+	by := s.readBy
+	s.conn.SetReadDeadline(by)
+	if errors.Is(err, os.ErrDeadlineExceeded) && (by.IsZero() || time.Now().Before(by)) && !s.closing.Load() {
+		return errHandOff
+	}
+	return err
 }
 
 // Command states of a session (cmdState): Shutdown closes a session only
@@ -278,17 +355,31 @@ const (
 // idle deadline cannot be lost between the two.
 func (s *session) setReadDeadline() {
 	cfg := &s.srv.cfg
-	if s.getState() != stateLoggedIn {
-		s.conn.SetReadDeadline(s.started.Add(cfg.LoginTimeout))
-		return
-	}
 	s.xmu.Lock()
 	defer s.xmu.Unlock()
-	if s.xfer != nil {
-		s.conn.SetReadDeadline(time.Time{})
-	} else {
-		s.conn.SetReadDeadline(time.Now().Add(cfg.IdleTimeout))
+	switch {
+	case s.getState() != stateLoggedIn:
+		s.armReadLocked(s.started.Add(cfg.LoginTimeout))
+	case s.xfer != nil:
+		s.armReadLocked(time.Time{})
+	default:
+		s.armReadLocked(time.Now().Add(cfg.IdleTimeout))
 	}
+}
+
+// armReadLocked sets the control read deadline and remembers it for
+// restoreReadDeadline; xmu is held.
+func (s *session) armReadLocked(t time.Time) {
+	s.readBy = t
+	s.conn.SetReadDeadline(t)
+}
+
+// restoreReadDeadline sets the control read deadline back to the one
+// last armed, after parkingReader or waitIdle changed it.
+func (s *session) restoreReadDeadline() {
+	s.xmu.Lock()
+	defer s.xmu.Unlock()
+	s.conn.SetReadDeadline(s.readBy)
 }
 
 func (s *session) timeout() {
@@ -348,7 +439,7 @@ func (s *session) startTLS() error {
 	s.rw = newReplyWriter(tc)
 	s.wmu.Unlock()
 	s.lr = newLineReader(tc)
-	s.lr.park = newParkingReader(tc, s.raw, s.setReadDeadline)
+	s.lr.park = newParkingReader(tc, s.raw, s.restoreReadDeadline)
 	s.setState(stateTLS)
 	if s.implicit {
 		s.pbsz, s.protP = true, true

@@ -60,7 +60,7 @@ func TestIdleSessionMemory(t *testing.T) {
 		c.conn.SetDeadline(time.Time{})
 		clients[i] = c
 	}
-	time.Sleep(200 * time.Millisecond) // let the sessions settle in their reads
+	time.Sleep(handOffAfter + 500*time.Millisecond) // let the sessions settle in their reads
 	heap1, stack1 := live()
 	g1 := runtime.NumGoroutine()
 	t.Logf("%d idle sessions: heap %.0f B, stacks %.0f B per session (with the test's clients); %.2f goroutines per session",

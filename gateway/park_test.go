@@ -109,10 +109,11 @@ func TestParkedSessionSeesBufferedCommands(t *testing.T) {
 }
 
 // TestIdleSessionStackShrinks: an idle TLS session waits at the top of
-// its goroutine's stack, so the garbage collector shrinks the stack its
-// login grew. Waiting inside crypto/tls, as a plain read does, keeps
-// about 8 KiB per session. (Under the race detector the runtime keeps
-// more room below a stack and shrinks it less.)
+// its goroutine's stack, and past handOffAfter on a new goroutine that
+// has never read through TLS, so its stack stays at the runtime's 2 KiB
+// minimum. Waiting inside crypto/tls, as a plain read does, keeps about
+// 8 KiB per session; waiting on the goroutine that ran the login, 4 KiB.
+// (Under the race detector the runtime keeps more room on a stack.)
 func TestIdleSessionStackShrinks(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector changes stack sizes")
@@ -138,10 +139,33 @@ func TestIdleSessionStackShrinks(t *testing.T) {
 		c.login("alice", alicePW)
 		c.expect(257, "PWD")
 	}
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(handOffAfter + 500*time.Millisecond)
 	per := float64(stacks()-before) / n
 	t.Logf("%.0f B of stack per idle session", per)
-	if per > 5<<10 {
-		t.Fatalf("idle sessions hold %.0f B of stack each, want at most 5 KiB", per)
+	if per > 3<<10 {
+		t.Fatalf("idle sessions hold %.0f B of stack each, want at most 3 KiB", per)
+	}
+}
+
+// TestIdleHandOffKeepsDeadline: a session handed to a new goroutine while
+// idle answers as before, and its idle timeout runs from its last
+// command, not from the hand-off.
+func TestIdleHandOffKeepsDeadline(t *testing.T) {
+	const idle = handOffAfter + 1500*time.Millisecond
+	e := newEnv(t, func(c *Config) { c.IdleTimeout = idle })
+	c := e.dial()
+	c.login("alice", alicePW)
+	c.conn.SetDeadline(time.Now().Add(4 * idle))
+	time.Sleep(handOffAfter + 300*time.Millisecond) // handed off
+	c.expect(257, "PWD")
+	last := time.Now()
+	c.expect(200, "NOOP")
+	code, msg := c.read() // handed off again after 2 s; then the timeout
+	took := time.Since(last)
+	if code != 421 || !strings.Contains(msg, "Idle timeout") {
+		t.Fatalf("got %d %q, want the idle timeout", code, msg)
+	}
+	if took < idle-100*time.Millisecond || took > idle+time.Second {
+		t.Fatalf("idle timeout after %v, want %v", took, idle)
 	}
 }

@@ -136,7 +136,7 @@ func (s *session) runTransfer(ctx context.Context, x *transfer, setup *dataSetup
 func (s *session) endTransfer(x *transfer, r reply) {
 	s.xmu.Lock()
 	s.xfer = nil
-	s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IdleTimeout)) // see setReadDeadline
+	s.armReadLocked(time.Now().Add(s.srv.cfg.IdleTimeout)) // see setReadDeadline
 	s.xmu.Unlock()
 	s.replyR(r)
 	s.srv.obs.Command(x.verb, r.code)
