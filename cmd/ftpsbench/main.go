@@ -10,6 +10,7 @@
 //	idle        open -count logged-in sessions from several 127.0.0.x
 //	            source addresses, hold them -duration, count survivors and
 //	            read the server's memory from /proc when -pid is given
+//	            (before the sessions, after -settle, and while held)
 //	smallfiles  -parallel sessions STOR, then RETR, -size files one at a
 //	            time for -duration; files/s
 //	tls         the bare TLS baseline: like throughput, against a
@@ -59,6 +60,7 @@ type options struct {
 	parallel         int
 	size             int64
 	duration         time.Duration
+	settle           time.Duration
 	count            int
 	sources          int
 	pid              int
@@ -137,6 +139,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&size, "size", "", "throughput, tls, smallfiles: bytes per file (suffixes KB MB GB KiB MiB GiB; default 64MiB, smallfiles 4KiB)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "sessions, smallfiles: run time; idle: how long to hold the sessions")
 	fs.IntVar(&o.count, "count", 100, "idle: sessions to open")
+	fs.DurationVar(&o.settle, "settle", 0, "idle: wait this long before measuring the server's memory without the sessions (a server that returns memory once quiet is measured after it has)")
 	fs.IntVar(&o.sources, "sources", 0, "source addresses 127.0.0.1..127.0.0.N for loopback targets (default: 1; idle: count/16)")
 	fs.IntVar(&o.pid, "pid", 0, "server PID whose CPU time (all modes) and RSS/PSS (idle), with child processes, to report")
 	fs.StringVar(&o.label, "label", "", "a label copied into the result, for -mode table: server/test/round")
@@ -190,6 +193,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.duration <= 0 || o.duration > maxDuration {
 		return nil, fmt.Errorf("-duration must be in (0, %s]", maxDuration)
+	}
+	if o.settle < 0 || o.settle > maxDuration {
+		return nil, fmt.Errorf("-settle must be in [0, %s]", maxDuration)
 	}
 	if o.timeout <= 0 || o.dataTimeout <= 0 {
 		return nil, errors.New("-timeout and -data-timeout must be positive")
@@ -559,6 +565,9 @@ func runIdle(o *options) *result {
 	r.Requested, r.Sources = o.count, o.sources
 	var e errs
 	var mu sync.Mutex
+	if o.settle > 0 {
+		time.Sleep(o.settle)
+	}
 	if o.pid > 0 {
 		rss, pss, _, err := memUsage(o.pid)
 		if err != nil {

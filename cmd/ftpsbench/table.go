@@ -57,6 +57,8 @@ func figuresOf(r *result) []figure {
 			{"STOR", "files/s", "CPU ms/file", sample{r.StorPerSec, per(r.UpCPU, r.StorFiles), bad}},
 			{"RETR", "files/s", "CPU ms/file", sample{r.RetrPerSec, per(r.DownCPU, r.RetrFiles), bad}},
 		}
+	case "idle":
+		return []figure{{"", "PSS KiB/session", "", sample{r.KiBPerSess, -1, bad || r.KiBPerSess <= 0}}}
 	}
 	return nil
 }

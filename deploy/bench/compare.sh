@@ -35,6 +35,16 @@
 #                                resumes data sessions only on TLS 1.2)
 #   BENCH_VERIFY [1]             0: the client does not sha256-check downloads (less client
 #                                CPU on the same cores, so RETR figures are less client-bound)
+#   BENCH_IDLE [10000]           idle test, after the rounds: ftpsgw holds this many
+#                                logged-in TLS sessions for BENCH_IDLE_HOLD and reports
+#                                its PSS per session; 0 skips the test
+#   BENCH_IDLE_PEERS [120]       the same for pure-ftpd and vsftpd, with this many
+#                                sessions (both fork a process per session; pure-ftpd
+#                                is capped at PASV_N/2 clients)
+#   BENCH_IDLE_SETTLE [35s]      wait before each server's memory is read without the
+#                                sessions: ftpsgw returns the heap of its start (and of
+#                                the rounds) to the system once quiet for 15 s
+#   BENCH_IDLE_HOLD [40s]        the same after the logins, while the sessions are held
 #   BENCH_SERVERS [ftpsgw ftpsgw-nosync pure-ftpd vsftpd bare-tls]
 #   BENCH_OUT                    also keep the JSON result lines in this file
 #   VSFTPD [/var/cache/ftpsgw/vsftpd/root/usr/sbin/vsftpd]  PURE_FTPD [/usr/sbin/pure-ftpd]
@@ -45,7 +55,7 @@ for a in "$@"; do
 	case "$a" in
 	-smoke | --smoke) SMOKE=1 ;;
 	-h | --help)
-		sed -n '2,34p' "$0"
+		awk 'NR > 1 && /^set -euo/ { exit } NR > 1' "$0"
 		exit 0
 		;;
 	*)
@@ -67,12 +77,17 @@ SMALL_SIZE=${BENCH_SMALL_SIZE:-4KiB}
 ROUNDS=${BENCH_ROUNDS:-3}
 TLS_MAX=${BENCH_TLS_MAX:-1.2}
 SERVERS=${BENCH_SERVERS:-ftpsgw ftpsgw-nosync pure-ftpd vsftpd bare-tls}
+IDLE=${BENCH_IDLE:-10000}
+IDLE_PEERS=${BENCH_IDLE_PEERS:-120}
+IDLE_HOLD=${BENCH_IDLE_HOLD:-40s}
+IDLE_SETTLE=${BENCH_IDLE_SETTLE:-35s}
 VERIFY=true
 [[ ${BENCH_VERIFY:-1} == 0 ]] && VERIFY=false
 if ((SMOKE)); then
 	SIZE=${BENCH_SIZE:-4MiB} MULTI_N=${BENCH_MULTI_N:-4} MULTI_SIZE=${BENCH_MULTI_SIZE:-1MiB}
 	DUR=${BENCH_DURATION:-1s} ROUNDS=${BENCH_ROUNDS:-1} SESS_PAR=${BENCH_SESSIONS_PARALLEL:-4}
 	MANY=${BENCH_MANY_USERS:-16}
+	IDLE=${BENCH_IDLE:-32} IDLE_PEERS=${BENCH_IDLE_PEERS:-8} IDLE_HOLD=${BENCH_IDLE_HOLD:-1s} IDLE_SETTLE=${BENCH_IDLE_SETTLE:-0s}
 fi
 VSFTPD=${VSFTPD:-/var/cache/ftpsgw/vsftpd/root/usr/sbin/vsftpd}
 PURE_FTPD=${PURE_FTPD:-/usr/sbin/pure-ftpd}
@@ -98,6 +113,12 @@ die() {
 	exit 1
 }
 [[ $(id -u) == 0 ]] || die "needs root (Unix user and PAM service for vsftpd)"
+# The idle test's sessions each hold a socket and a directory in ftpsgw:
+# raise the open-file limit as far as allowed, and fit the test under it.
+ulimit -n "$(ulimit -Hn)" || die "cannot raise the open-file limit"
+if ((IDLE * 2 + 200 > $(ulimit -n))); then
+	echo "compare.sh: open-file limit $(ulimit -n): the idle test holds $(((IDLE = ($(ulimit -n) - 200) / 2))) sessions" >&2
+fi
 for t in openssl jq "$GO"; do command -v "$t" >/dev/null || die "missing $t"; done
 want() { [[ " $SERVERS " == *" $1 "* ]]; }
 want pure-ftpd && { [[ -x $PURE_FTPD && -x $PURE_PW ]] || die "no pure-ftpd at $PURE_FTPD (apt-get install pure-ftpd)"; }
@@ -164,6 +185,7 @@ start_ftpsgw() {
 	cat >"$dir/ftpsgw.hcl" <<EOF
 server {
   listen              = ["127.0.0.1:$port"]
+  max_sessions        = $((IDLE + 2000))
   max_sessions_per_ip = 512
   max_preauth_per_ip  = 512
   drain_timeout       = "2s"
@@ -346,6 +368,17 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	done
 	ORDER=("${ORDER[@]:1}" "${ORDER[0]}") # alternate: the next round starts with the next server
 done
+
+if ((IDLE > 0)); then
+	for s in $SERVERS; do
+		n=$IDLE_PEERS
+		case $s in
+		bare-tls | ftpsgw-nosync) continue ;;
+		ftpsgw) n=$IDLE ;;
+		esac
+		bench "$s" idle 1 -mode idle -count "$n" -settle "$IDLE_SETTLE" -duration "$IDLE_HOLD"
+	done
+fi
 
 [[ -n ${BENCH_OUT:-} ]] && cp "$RES" "$BENCH_OUT"
 echo
