@@ -37,7 +37,11 @@
 // # Concurrency
 //
 // Each control connection has one goroutine that reads and dispatches
-// commands. A transfer runs in at most one extra goroutine per session,
+// commands. An idle TLS session waits for its next command on the socket,
+// at the top of its stack rather than inside crypto/tls (park.go); after
+// two idle seconds the wait moves to a new goroutine, so an idle session
+// holds a 2 KiB stack and no line buffer. A transfer runs in at most one
+// extra goroutine per session,
 // so ABOR, STAT, NOOP and QUIT are answered while data flows; all replies
 // go through the session's write mutex. The session goroutine joins the
 // transfer goroutine (abortTransfer) before it exits. A panic in either
