@@ -93,7 +93,9 @@ func TestWriteBehindSmallUploadNoGoroutine(t *testing.T) {
 	if err := writeAll(w, make([]byte, uploadBuf-1), 4096); err != nil {
 		t.Fatal(err)
 	}
-	if n := runtime.NumGoroutine(); n != before || w.running {
+	// Goroutines of earlier tests' sessions may end meanwhile: only more
+	// goroutines, or a running writer, is a failure.
+	if n := runtime.NumGoroutine(); n > before || w.running {
 		t.Fatalf("goroutines %d -> %d, running %v: a one-block upload started the writer", before, n, w.running)
 	}
 	if err := w.Flush(); err != nil {
