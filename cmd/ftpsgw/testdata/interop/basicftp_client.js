@@ -18,6 +18,7 @@ async function main() {
     secureOptions.minVersion = "TLSv1.3";
   }
   const client = new ftp.Client(30000);
+  waitForSecureUploads(client);
   const out = { node: process.version, basic_ftp: require("basic-ftp/package.json").version };
   try {
     await client.access({ host: "127.0.0.1", port: Number(port), user, password, secure: true, secureOptions });
@@ -34,6 +35,34 @@ async function main() {
     client.close();
   }
   console.log(JSON.stringify(out));
+}
+
+// waitForSecureUploads works around a basic-ftp race: an upload starts
+// as soon as the data socket's getCipher() is defined, and Node defines
+// it for a socket that resumes a session before its handshake has begun
+// (seen on TLS 1.2 and 1.3). An empty file then ends the socket
+// mid-handshake, without close_notify (the gateway answers 426 and keeps
+// nothing) or before the client's Finished (425 once data_timeout
+// passes). Here getCipher() of each data socket stays undefined until
+// 'secureConnect', so the upload waits for it, as basic-ftp means it to.
+// Client assigns prepareTransfer once it has found a transfer mode, so
+// the property wraps whatever is assigned.
+function waitForSecureUploads(client) {
+  let prepare = client.prepareTransfer;
+  Object.defineProperty(client, "prepareTransfer", {
+    get: () => async (ctx) => {
+      const res = await prepare.call(client, ctx);
+      const ds = ctx.dataSocket;
+      if (ds instanceof tls.TLSSocket) {
+        let secure = false;
+        const cipher = ds.getCipher.bind(ds);
+        ds.once("secureConnect", () => { secure = true; });
+        ds.getCipher = () => (secure ? cipher() : undefined);
+      }
+      return res;
+    },
+    set: (fn) => { prepare = fn; },
+  });
 }
 
 main().catch((err) => {
