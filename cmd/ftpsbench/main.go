@@ -152,7 +152,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.base, "base", "ftpsgw", "table: the server whose medians are divided by the others'")
 	fs.StringVar(&o.tlsMax, "tls-max", "1.3", "highest TLS version: 1.2 | 1.3")
 	fs.BoolVar(&o.asJSON, "json", false, "print one JSON object instead of text")
-	fs.BoolVar(&o.keep, "keep", false, "throughput: keep the uploaded files (default: DELE them)")
+	fs.BoolVar(&o.keep, "keep", false, "throughput, smallfiles: keep the uploaded files (default: DELE them)")
 	fs.BoolVar(&o.requireResume, "require-resume", false, "fail a transfer whose data TLS session did not resume the control session")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Second, "timeout of each connect and control exchange")
 	fs.DurationVar(&o.dataTimeout, "data-timeout", 5*time.Minute, "timeout of one whole file transfer")

@@ -31,6 +31,15 @@ func TestConformanceDurabilityNone(t *testing.T) {
 	runConformance(t, DurabilityNone)
 }
 
+// TestConformanceNamedTemporaries runs the suite with uploads written to
+// named temporary files, as on filesystems without O_TMPFILE.
+func TestConformanceNamedTemporaries(t *testing.T) {
+	old := unnamedUploads
+	unnamedUploads = false
+	defer func() { unnamedUploads = old }()
+	runConformance(t, DurabilityFsync)
+}
+
 func runConformance(t *testing.T, d Durability) {
 	h := backendtest.Harness{
 		New: func(t *testing.T) backend.Opener {

@@ -40,12 +40,21 @@
 //
 // # Uploads
 //
-// WriteReplace and WriteExclusive write to a hidden temporary file
-// ".ftpsgw-upload-<random>" in the target's directory, fsync it, and on
-// Commit rename it over the target (WriteReplace) or hard-link it to the
-// target name, which fails if the name exists (WriteExclusive), then
-// fsync the directory. Temporary names never appear in ReadDir. A crash
-// can leave such files behind; they stay hidden and can be removed by the
+// WriteReplace and WriteExclusive write, on Linux filesystems that allow
+// it, to a file without a name (O_TMPFILE) in the target's directory. On
+// Commit it is fsynced and then linked to the target name (link(2), which
+// fails if the name exists: WriteExclusive), or, when WriteReplace finds
+// the name taken, linked to a hidden temporary name and renamed over the
+// target; then the directory is fsynced. The directory changes once for a
+// new file instead of three times, and a crash leaves nothing behind.
+// Elsewhere, and where the first upload of an Opener finds that a file
+// without a name cannot be created or linked (no O_TMPFILE on the
+// filesystem; neither /proc nor CAP_DAC_READ_SEARCH for linkat), uploads
+// write a hidden temporary file ".ftpsgw-upload-<random>", fsync it, and
+// on Commit rename or hard-link it the same way. An upload whose staged
+// file a screening hook reads (StagedFile) is given such a temporary name
+// first. Temporary names never appear in ReadDir. A crash can leave named
+// temporaries behind; they stay hidden and can be removed by the
 // operator.
 //
 // # Durability

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
 )
@@ -29,7 +30,8 @@ type Opener struct {
 	// before the first Open.
 	Durability Durability
 
-	counts syncCounts // what sessions synced, for tests
+	counts  syncCounts   // what sessions synced, for tests
+	unnamed atomic.Int32 // unnamedUntried, unnamedOn or unnamedOff
 }
 
 var (
@@ -92,7 +94,7 @@ func (o *Opener) Open(ctx context.Context, home string) (backend.FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open home %s: %w", home, mapErr(err, o.escape))
 	}
-	return &FS{root: r, escape: o.escape, follow: o.FollowSymlinks, durability: o.Durability, counts: &o.counts}, nil
+	return &FS{root: r, escape: o.escape, follow: o.FollowSymlinks, durability: o.Durability, counts: &o.counts, unnamed: &o.unnamed}, nil
 }
 
 // Probe writes a small hidden file in the root, reads it back and removes
@@ -138,6 +140,7 @@ type FS struct {
 	follow     bool // follow symbolic links (inside the home)
 	durability Durability
 	counts     *syncCounts
+	unnamed    *atomic.Int32 // the Opener's
 	closeOnce  sync.Once
 	closeErr   error
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -252,8 +253,33 @@ func TestHostileNames(t *testing.T) {
 	}
 }
 
+// TestTempFilesHidden: a named temporary (the only kind outside Linux and
+// on filesystems without O_TMPFILE) is hidden from the session and gone
+// after Commit or Abort; an unnamed upload has no temporary on disk at
+// all.
 func TestTempFilesHidden(t *testing.T) {
-	root, _, alice := setup(t)
+	forEachStaging(t, testTempFilesHidden)
+}
+
+// forEachStaging runs test with unnamed uploads and with named
+// temporaries.
+func forEachStaging(t *testing.T, test func(t *testing.T, unnamed bool)) {
+	for _, unnamed := range []bool{true, false} {
+		name := "named"
+		if unnamed {
+			name = "unnamed"
+		}
+		t.Run(name, func(t *testing.T) {
+			old := unnamedUploads
+			unnamedUploads = unnamed
+			defer func() { unnamedUploads = old }()
+			test(t, unnamed && runtime.GOOS == "linux")
+		})
+	}
+}
+
+func testTempFilesHidden(t *testing.T, unnamed bool) {
+	root, o, alice := setup(t)
 	home := filepath.Join(root, "alice")
 	ctx := t.Context()
 	// A temporary left by a crash is hidden.
@@ -282,8 +308,15 @@ func TestTempFilesHidden(t *testing.T) {
 			t.Fatal(err)
 		}
 		io.WriteString(u, "new")
-		if got := temps(); len(got) != 1 {
-			t.Fatalf("during upload temporaries on disk = %q, want one", got)
+		want := 1
+		if unnamed {
+			want = 0
+			if got := o.unnamed.Load(); got != unnamedOn {
+				t.Fatalf("unnamed uploads not in use on this filesystem (state %d)", got)
+			}
+		}
+		if got := temps(); len(got) != want {
+			t.Fatalf("during upload temporaries on disk = %q, want %d", got, want)
 		}
 		infos, err := backend.ReadAll(ctx, alice, ".")
 		if err != nil || len(infos) != 1 || infos[0].Name() != "f" {

@@ -17,8 +17,19 @@ import (
 var _ backend.StagedUpload = (*upload)(nil)
 
 // StagedFile implements backend.StagedUpload: the temporary file's host
-// path, or "" for an upload that writes in place.
+// path, or "" for an upload that writes in place (or whose unnamed file
+// could not be given a temporary name).
 func (u *upload) StagedFile() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.stagedFile()
+}
+
+// stagedFile is StagedFile; mu must be held.
+func (u *upload) stagedFile() string {
+	if u.anon && !u.done && u.nameStaged() != nil {
+		return ""
+	}
 	if u.tmp == "" {
 		return ""
 	}
@@ -42,10 +53,10 @@ func (u *upload) Quarantine(dir string) (string, error) {
 	if u.done {
 		return "", fmt.Errorf("quarantine %s: %w", u.name, os.ErrClosed)
 	}
-	if u.tmp == "" {
+	if u.tmp == "" && !u.anon {
 		return "", fmt.Errorf("quarantine %s: an in-place upload has no staged file: %w", u.name, errors.ErrUnsupported)
 	}
-	src := u.StagedFile()
+	src := u.stagedFile()
 	u.done = true
 	err := u.f.Close()
 	base := path.Base(u.name)
@@ -60,7 +71,9 @@ func (u *upload) Quarantine(dir string) (string, error) {
 		err = moveFile(src, dst)
 	}
 	if err != nil {
-		u.fs.root.Remove(u.tmp)
+		if u.tmp != "" {
+			u.fs.root.Remove(u.tmp)
+		}
 		return "", u.fs.fail("quarantine", u.name, err)
 	}
 	return dst, nil

@@ -15,6 +15,10 @@ import (
 // left under the final name or the temporary one) and ends the upload; an
 // in-place upload has no staged file and cannot be quarantined.
 func TestStagedUpload(t *testing.T) {
+	forEachStaging(t, func(t *testing.T, _ bool) { testStagedUpload(t) })
+}
+
+func testStagedUpload(t *testing.T) {
 	root, _, alice := setup(t)
 	ctx := t.Context()
 	up, err := alice.Create(ctx, "report.pdf", backend.WriteReplace, 0)

@@ -43,8 +43,12 @@ func (l *FS) Create(ctx context.Context, name string, mode backend.WriteMode, of
 		if mode == backend.WriteExclusive && exists {
 			return nil, l.fail("create", name, fs.ErrExist)
 		}
-		u.tmp = path.Join(path.Dir(name), uploadPrefix+rand.Text())
-		u.f, err = l.root.OpenFile(u.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if u.f, err = l.openUnnamed(path.Dir(name)); u.f != nil {
+			u.anon = true
+		} else if err == nil {
+			u.tmp = path.Join(path.Dir(name), uploadPrefix+rand.Text())
+			u.f, err = l.root.OpenFile(u.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		}
 	case backend.WriteAppend:
 		u.f, err = l.root.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	case backend.WriteAt:
@@ -69,10 +73,13 @@ func (l *FS) Create(ctx context.Context, name string, mode backend.WriteMode, of
 // upload is one upload. The mutex serialises Write with a Commit or Abort
 // from another goroutine.
 type upload struct {
-	fs     *FS
-	ctx    context.Context
-	name   string
-	tmp    string // WriteReplace, WriteExclusive: the temporary file
+	fs   *FS
+	ctx  context.Context
+	name string
+	tmp  string // WriteReplace, WriteExclusive: the temporary file, if named
+	// anon: the upload's file has no name yet (O_TMPFILE, see
+	// unnamed.go); Commit links it under its name. Guarded by mu.
+	anon   bool
 	mode   backend.WriteMode
 	offset int64 // WriteAt
 	// created: no file had the name at Create, so a WriteAppend or
@@ -158,6 +165,9 @@ func (u *upload) Commit() error {
 	}
 	// Data reaches the disk before the name points at it.
 	syncs := u.fs.durability.syncs()
+	if u.anon {
+		return u.commitUnnamed(err, syncs)
+	}
 	if syncs {
 		err = errors.Join(err, u.syncFile())
 	}
