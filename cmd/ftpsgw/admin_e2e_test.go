@@ -185,8 +185,17 @@ func startSlowUpload(t *testing.T, g *gatewayProc, base string) (string, *slowUp
 	return "", nil
 }
 
+// tempUploads lists the uploads in flight in g's root: named temporaries,
+// and on Linux the unnamed files (O_TMPFILE) the gateway holds open
+// there, which /proc shows as "<dir>/#<inode> (deleted)".
 func tempUploads(g *gatewayProc) []string {
 	m, _ := filepath.Glob(filepath.Join(g.root, ".ftpsgw-upload-*"))
+	fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", g.cmd.Process.Pid))
+	for _, fd := range fds {
+		if to, err := os.Readlink(fd); err == nil && strings.HasPrefix(to, g.root+"/") && strings.HasSuffix(to, " (deleted)") {
+			m = append(m, to)
+		}
+	}
 	return m
 }
 
