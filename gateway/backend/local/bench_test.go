@@ -2,7 +2,9 @@ package local
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
+	"io/fs"
 	"testing"
 
 	"github.com/ftpsgw/ftpsgw/gateway/backend"
@@ -73,4 +75,60 @@ func BenchmarkUpload(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkLookup is what a small download asks of the backend by name:
+// Stat, Open and Close of an existing file, and the Stat of a missing one
+// that precedes a new upload. The file sits one directory down, so the
+// symbolic-link check has two elements to look at.
+func BenchmarkLookup(b *testing.B) {
+	o, err := New(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer o.Close()
+	s, err := o.Open(b.Context(), "/bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Mkdir(b.Context(), "d"); err != nil {
+		b.Fatal(err)
+	}
+	u, err := s.Create(b.Context(), "d/f", backend.WriteReplace, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := u.Write(make([]byte, 4096)); err != nil {
+		b.Fatal(err)
+	}
+	if err := u.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("stat", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.Stat(b.Context(), "d/f"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stat-missing", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.Stat(b.Context(), "d/missing"); !errors.Is(err, fs.ErrNotExist) {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("open", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r, err := s.Open(b.Context(), "d/f", 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.Close()
+		}
+	})
 }

@@ -36,10 +36,11 @@ var errSpecial = fmt.Errorf("not a regular file or directory: %w", fs.ErrPermiss
 
 // Stat implements backend.FS. Symbolic links are followed inside the home.
 func (l *FS) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
-	if err := l.begin(ctx, "stat", name); err != nil {
+	w, err := l.beginOne(ctx, "stat", name)
+	if err != nil {
 		return nil, err
 	}
-	fi, err := l.root.Stat(name)
+	fi, err := w.stat(l.root, name)
 	if err != nil {
 		return nil, l.fail("stat", name, err)
 	}
@@ -51,7 +52,8 @@ func (l *FS) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
 
 // Open implements backend.FS.
 func (l *FS) Open(ctx context.Context, name string, offset int64) (io.ReadCloser, error) {
-	if err := l.begin(ctx, "open", name); err != nil {
+	w, err := l.beginOne(ctx, "open", name)
+	if err != nil {
 		return nil, err
 	}
 	if offset < 0 {
@@ -60,7 +62,7 @@ func (l *FS) Open(ctx context.Context, name string, offset int64) (io.ReadCloser
 	// Check the kind before opening: opening a FIFO for reading would block.
 	// Someone with shell access could swap the file in between; the fstat
 	// below still refuses the result, only the open itself could block.
-	fi, err := l.root.Stat(name)
+	fi, err := w.stat(l.root, name)
 	if err != nil {
 		return nil, l.fail("open", name, err)
 	}

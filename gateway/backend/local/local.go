@@ -147,31 +147,66 @@ type FS struct {
 
 // begin checks the context and the names of one operation.
 func (l *FS) begin(ctx context.Context, op string, names ...string) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
 	for _, n := range names {
-		if err := checkName(n); err != nil {
-			return fmt.Errorf("%s: %w", op, err)
+		if _, err := l.beginOne(ctx, op, n); err != nil {
+			return err
 		}
-		if err := l.noLinks(n); err != nil {
+	}
+	if len(names) == 0 {
+		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
 	}
 	return nil
 }
 
+// beginOne is begin for one name; it also returns what the link check
+// learned about the name.
+func (l *FS) beginOne(ctx context.Context, op, name string) (walk, error) {
+	if err := ctx.Err(); err != nil {
+		return walk{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if err := checkName(name); err != nil {
+		return walk{}, fmt.Errorf("%s: %w", op, err)
+	}
+	w, err := l.noLinks(name)
+	if err != nil {
+		return walk{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return w, nil
+}
+
 // errLink answers a name that passes through a symbolic link when links
 // are not followed: as a missing path, the way listings leave links out.
 var errLink = fmt.Errorf("symbolic link not followed: %w", fs.ErrNotExist)
+
+// walk is what noLinks found out on its way down a name.
+type walk struct {
+	fi      fs.FileInfo // the whole name's Lstat, which is also its Stat: no element is a link
+	missing error       // or the Lstat error of the element that does not exist
+}
+
+// stat answers the name's Stat from the walk when it can, and from the
+// root when it cannot (links followed, or an element that could not be
+// examined for another reason than not existing). A small download
+// looks its name up four times instead of seven.
+func (w walk) stat(root *os.Root, name string) (fs.FileInfo, error) {
+	switch {
+	case w.fi != nil:
+		return w.fi, nil
+	case w.missing != nil:
+		return nil, w.missing
+	}
+	return root.Stat(name)
+}
 
 // noLinks refuses a name any element of which is a symbolic link, unless
 // links are followed. Rules judge the path a client names, and a link
 // inside the home would let that path reach a hidden one. A missing
 // element ends the check: what does not exist is no link.
-func (l *FS) noLinks(name string) error {
+func (l *FS) noLinks(name string) (walk, error) {
 	if l.follow || name == "." {
-		return nil
+		return walk{}, nil
 	}
 	for i := 0; i <= len(name); i++ {
 		if i < len(name) && name[i] != '/' {
@@ -179,13 +214,19 @@ func (l *FS) noLinks(name string) error {
 		}
 		fi, err := l.root.Lstat(name[:i])
 		if err != nil {
-			return nil
+			if errors.Is(err, fs.ErrNotExist) {
+				return walk{missing: err}, nil
+			}
+			return walk{}, nil
 		}
 		if fi.Mode()&fs.ModeSymlink != 0 {
-			return errLink
+			return walk{}, errLink
+		}
+		if i == len(name) {
+			return walk{fi: fi}, nil
 		}
 	}
-	return nil
+	return walk{}, nil
 }
 
 func (l *FS) fail(op, name string, err error) error {
