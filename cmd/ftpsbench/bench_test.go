@@ -116,6 +116,18 @@ func TestTLSBaseline(t *testing.T) {
 		if r.Errors != 0 || r.Verified != 3 || r.SessionsOK != 3 || r.DataConns != 6 || r.UpMBps <= 0 || r.DownMBps <= 0 {
 			t.Errorf("TLS %s: %+v", v, r)
 		}
+		// tlssmall: every timed transfer resumes the worker's session
+		// (-require-resume fails one that does not) and downloads are
+		// checked.
+		o, err = parseFlags([]string{"-mode", "tlssmall", "-addr", addr, "-ca", certFile, "-size", "5000",
+			"-parallel", "2", "-tls-max", v, "-duration", "400ms", "-require-resume"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = runSmallFiles(o)
+		if r.Errors != 0 || r.SessionsOK != 2 || r.StorFiles < 2 || r.RetrFiles < 2 || r.Verified != r.RetrFiles {
+			t.Errorf("tlssmall TLS %s: %+v", v, r)
+		}
 	}
 }
 

@@ -102,7 +102,7 @@ func main() {
 		return
 	case "table":
 		os.Exit(runTable(o))
-	case "smallfiles":
+	case "smallfiles", "tlssmall":
 		r = runSmallFiles(o)
 	case "tls":
 		r = runTLS(o)
@@ -134,10 +134,10 @@ func parseFlags(args []string) (*options, error) {
 	fs.BoolVar(&insecure, "insecure", false, "skip server certificate verification")
 	fs.StringVar(&ca, "ca", "", "PEM file with the CA certificate(s) to verify the server with")
 	fs.StringVar(&o.serverName, "servername", "", "TLS server name (default: the host of -addr)")
-	fs.StringVar(&o.mode, "mode", "throughput", "throughput | sessions | idle | smallfiles | tls | tlsserve | table")
-	fs.IntVar(&o.parallel, "parallel", 0, "sessions (throughput, smallfiles), streams (tls), workers (sessions) or concurrent logins (idle); default 1, 8, 16")
-	fs.StringVar(&size, "size", "", "throughput, tls, smallfiles: bytes per file (suffixes KB MB GB KiB MiB GiB; default 64MiB, smallfiles 4KiB)")
-	fs.DurationVar(&o.duration, "duration", 10*time.Second, "sessions, smallfiles: run time; idle: how long to hold the sessions")
+	fs.StringVar(&o.mode, "mode", "throughput", "throughput | sessions | idle | smallfiles | tls | tlssmall | tlsserve | table")
+	fs.IntVar(&o.parallel, "parallel", 0, "sessions (throughput, smallfiles), streams (tls), workers (tlssmall), workers (sessions) or concurrent logins (idle); default 1, 8, 16")
+	fs.StringVar(&size, "size", "", "throughput, tls, smallfiles, tlssmall: bytes per file (suffixes KB MB GB KiB MiB GiB; default 64MiB, smallfiles and tlssmall 4KiB)")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "sessions, smallfiles, tlssmall: run time; idle: how long to hold the sessions")
 	fs.IntVar(&o.count, "count", 100, "idle: sessions to open")
 	fs.DurationVar(&o.settle, "settle", 0, "idle: wait this long before measuring the server's memory without the sessions (a server that returns memory once quiet is measured after it has)")
 	fs.IntVar(&o.sources, "sources", 0, "source addresses 127.0.0.1..127.0.0.N for loopback targets (default: 1; idle: count/16)")
@@ -153,7 +153,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.tlsMax, "tls-max", "1.3", "highest TLS version: 1.2 | 1.3")
 	fs.BoolVar(&o.asJSON, "json", false, "print one JSON object instead of text")
 	fs.BoolVar(&o.keep, "keep", false, "throughput, smallfiles: keep the uploaded files (default: DELE them)")
-	fs.BoolVar(&o.requireResume, "require-resume", false, "fail a transfer whose data TLS session did not resume the control session")
+	fs.BoolVar(&o.requireResume, "require-resume", false, "fail a transfer whose data TLS session did not resume the control session (tlssmall: the worker's previous session)")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Second, "timeout of each connect and control exchange")
 	fs.DurationVar(&o.dataTimeout, "data-timeout", 5*time.Minute, "timeout of one whole file transfer")
 	if err := fs.Parse(args); err != nil {
@@ -167,13 +167,13 @@ func parseFlags(args []string) (*options, error) {
 		o.pass = os.Getenv("FTPSBENCH_PASS")
 	}
 	switch o.mode {
-	case "throughput", "sessions", "idle", "smallfiles", "tls", "table":
+	case "throughput", "sessions", "idle", "smallfiles", "tls", "tlssmall", "table":
 	case "tlsserve":
 		if o.certFile == "" || o.keyFile == "" {
 			return nil, errors.New("-mode tlsserve needs -cert and -key")
 		}
 	default:
-		return nil, fmt.Errorf("-mode %q: want throughput, sessions, idle, smallfiles, tls, tlsserve or table", o.mode)
+		return nil, fmt.Errorf("-mode %q: want throughput, sessions, idle, smallfiles, tls, tlssmall, tlsserve or table", o.mode)
 	}
 	if o.parallel == 0 {
 		o.parallel = map[string]int{"sessions": 8, "idle": 16}[o.mode]
@@ -181,7 +181,7 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if size == "" {
 		size = "64MiB"
-		if o.mode == "smallfiles" {
+		if o.mode == "smallfiles" || o.mode == "tlssmall" {
 			size = "4KiB"
 		}
 	}

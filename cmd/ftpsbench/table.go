@@ -52,7 +52,7 @@ func figuresOf(r *result) []figure {
 		}
 	case "sessions":
 		return []figure{{"", "sessions/s", "CPU ms/session", sample{r.PerSecond, per(r.CPUSecs, r.Sessions), bad}}}
-	case "smallfiles":
+	case "smallfiles", "tlssmall":
 		return []figure{
 			{"STOR", "files/s", "CPU ms/file", sample{r.StorPerSec, per(r.UpCPU, r.StorFiles), bad}},
 			{"RETR", "files/s", "CPU ms/file", sample{r.RetrPerSec, per(r.DownCPU, r.RetrFiles), bad}},

@@ -97,6 +97,11 @@ func runTLSServe(o *options) error {
 	return nil
 }
 
+// uploadBufs recycles the servers' upload buffers: a new one for each of
+// thousands of small uploads a second would be most of what tlssmall
+// measures.
+var uploadBufs = sync.Pool{New: func() any { return new([256 << 10]byte) }}
+
 func serveTLSConn(tc *tls.Conn, o *options, blocks *sync.Map) error {
 	tc.SetDeadline(time.Now().Add(o.timeout))
 	var hdr [17]byte
@@ -113,8 +118,9 @@ func serveTLSConn(tc *tls.Conn, o *options, blocks *sync.Map) error {
 	tc.SetDeadline(time.Now().Add(o.dataTimeout))
 	switch hdr[0] {
 	case opSend:
-		buf := make([]byte, 256<<10)
-		n, err := io.CopyBuffer(io.Discard, io.LimitReader(tc, size), buf)
+		buf := uploadBufs.Get().(*[256 << 10]byte)
+		defer uploadBufs.Put(buf)
+		n, err := io.CopyBuffer(io.Discard, io.LimitReader(tc, size), buf[:])
 		if err != nil {
 			return err
 		}
@@ -159,11 +165,11 @@ func runTLS(o *options) *result {
 			if failed[i] || stopping.Load() {
 				return
 			}
-			st, err := tlsTransfer(o, up, loads[i], seed+uint64(i), o.sourceIP(i))
+			st, err := tlsTransfer(o, o.tlsConfig, up, loads[i], seed+uint64(i), o.sourceIP(i))
 			mu.Lock()
 			defer mu.Unlock()
 			if i == 0 {
-				r.DataTLS = st
+				r.DataTLS = describeTLS(st)
 			}
 			r.DataConns++
 			if err != nil {
@@ -192,24 +198,25 @@ func runTLS(o *options) *result {
 	return r
 }
 
-// tlsTransfer is one bare TLS transfer: connect, full handshake, request,
-// the bytes, and the server's ack (upload) or EOF (download).
-func tlsTransfer(o *options, up bool, p *payload, seed uint64, src net.IP) (string, error) {
+// tlsTransfer is one bare TLS transfer with conf: connect, handshake
+// (full, or resumed from conf's session cache), request, the bytes, and
+// the server's ack (upload) or EOF (download).
+func tlsTransfer(o *options, conf *tls.Config, up bool, p *payload, seed uint64, src net.IP) (tls.ConnectionState, error) {
 	d := net.Dialer{Timeout: o.timeout}
 	if src != nil {
 		d.LocalAddr = &net.TCPAddr{IP: src}
 	}
 	raw, err := d.Dial("tcp", o.addr)
 	if err != nil {
-		return "", err
+		return tls.ConnectionState{}, err
 	}
-	tc := tls.Client(raw, o.tlsConfig)
+	tc := tls.Client(raw, conf)
 	defer tc.Close()
 	tc.SetDeadline(time.Now().Add(o.timeout))
 	if err := tc.Handshake(); err != nil {
-		return "", fmt.Errorf("TLS handshake: %w", err)
+		return tls.ConnectionState{}, fmt.Errorf("TLS handshake: %w", err)
 	}
-	desc := describeTLS(tc.ConnectionState())
+	desc := tc.ConnectionState()
 	tc.SetDeadline(time.Now().Add(o.dataTimeout))
 	var hdr [17]byte
 	hdr[0] = opRecv
