@@ -102,20 +102,26 @@ func (s *session) listenPassive() (net.Listener, error) {
 	return ln, nil
 }
 
-// passiveListenConfig listens on plain TCP. Go listens with Multipath TCP
-// by default where the kernel offers it; a passive port would then let
-// the client join subflows from addresses that the same-address check
-// never saw, and each listen costs the kernel more (a listen and close
-// took 11.6 against 7.8 µs here).
-var passiveListenConfig = func() *net.ListenConfig {
+// plainTCP listens on plain TCP. Go listens with Multipath TCP by
+// default where the kernel offers it; a client could then join subflows
+// from addresses that the address checks (allowlists, bans, the data
+// connection's same-address rule) never saw, and each listen costs the
+// kernel more (a listen and close took 11.6 against 7.8 µs here).
+var plainTCP = func() *net.ListenConfig {
 	lc := new(net.ListenConfig)
 	lc.SetMultipathTCP(false)
 	return lc
 }()
 
+// ListenTCP opens a plain TCP listener on address (host:port): the
+// gateway's control listeners and each passive port.
+func ListenTCP(address string) (net.Listener, error) {
+	return plainTCP.Listen(context.Background(), "tcp", address)
+}
+
 // listenPassivePort opens the listener of one passive port.
 func listenPassivePort(ap netip.AddrPort) (net.Listener, error) {
-	return passiveListenConfig.Listen(context.Background(), "tcp", ap.String())
+	return ListenTCP(ap.String())
 }
 
 // heldListener counts a passive listener against its user and client

@@ -8,15 +8,27 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestPassiveListenerIsPlainTCP: a passive port is a TCP socket, not the
-// Multipath TCP one Go opens by default where the kernel has it (this
-// kind of machine does: /proc/sys/net/mptcp).
-func TestPassiveListenerIsPlainTCP(t *testing.T) {
-	ln, err := listenPassivePort(netip.MustParseAddrPort("127.0.0.1:0"))
+// TestListenersArePlainTCP: control listeners and passive ports are TCP
+// sockets, not the Multipath TCP ones Go opens by default where the
+// kernel has it (this kind of machine does: /proc/sys/net/mptcp).
+func TestListenersArePlainTCP(t *testing.T) {
+	passive, err := listenPassivePort(netip.MustParseAddrPort("127.0.0.1:0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer passive.Close()
+	control, err := ListenTCP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer control.Close()
+	for _, ln := range []net.Listener{passive, control} {
+		checkPlainTCP(t, ln)
+	}
+}
+
+func checkPlainTCP(t *testing.T, ln net.Listener) {
+	t.Helper()
 	rc, err := ln.(*net.TCPListener).SyscallConn()
 	if err != nil {
 		t.Fatal(err)

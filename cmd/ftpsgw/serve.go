@@ -224,7 +224,7 @@ func (d *daemon) listen(s *settings) error {
 func (d *daemon) bindAll(s *settings) ([]boundListener, error) {
 	var all []boundListener
 	bind := func(addr string, implicit bool) error {
-		ln, err := net.Listen("tcp", addr)
+		ln, err := gateway.ListenTCP(addr)
 		if err != nil {
 			return fmt.Errorf("listen %s: %w", addr, err)
 		}
