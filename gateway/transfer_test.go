@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -415,6 +416,41 @@ func TestABORStopsDownload(t *testing.T) {
 	c.expect(200, "NOOP")
 	if e.obs.get("xfer:download:aborted") != 1 {
 		t.Errorf("aborted downloads %d", e.obs.get("xfer:download:aborted"))
+	}
+}
+
+// TestABORDuringDataHandshake: a client that connects the data channel
+// and never starts TLS does not hold ABOR until the handshake timeout;
+// the connection is closed at once and the session goes on.
+func TestABORDuringDataHandshake(t *testing.T) {
+	e := newEnv(t)
+	e.writeFile("alice/f.txt", "data")
+	c := e.dial()
+	c.login("alice", alicePW)
+	dc := c.openData(c.epsv(), "127.0.0.1")
+	defer dc.Close()
+	c.send("RETR f.txt")
+	if code, _ := c.read(); code != 150 {
+		t.Fatalf("RETR: %d, want 150", code)
+	}
+	time.Sleep(100 * time.Millisecond) // the gateway is in the handshake, waiting for a ClientHello
+	start := time.Now()
+	c.send("ABOR")
+	if code, _ := c.read(); code != 426 {
+		t.Errorf("first reply to ABOR: %d, want 426", code)
+	}
+	if code, _ := c.read(); code != 226 {
+		t.Errorf("second reply to ABOR: %d, want 226", code)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("ABOR answered after %v: it waited for the handshake timeout", d)
+	}
+	dc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := dc.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("data connection not closed by ABOR: %v", err)
+	}
+	if got := string(c.get("f.txt")); got != "data" {
+		t.Errorf("download after ABOR: %q", got)
 	}
 }
 
